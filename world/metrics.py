@@ -344,7 +344,7 @@ def run_summary(model: pl.DataFrame) -> dict[str, object]:
         "gpu_price_peak_month": gpu_peak_i,
         "gpu_price_trough_usd": gpu_trough,
         "startups_peak": startups_peak,
-        "startup_decline": float(1.0 - startups[last] / startups_peak) if startups_peak > 0 else 0.0,
+        "startup_decline": float(1.0 - startups[last] / max(startups_peak, 1.0)),
         "consolidation": consolidation is not None,
         "consolidation_month": None if consolidation is None else consolidation.month,
         "hhi_compute_rise": float(hhi_c[last] - hhi_c[0]),
