@@ -310,6 +310,7 @@ def run_summary(model: pl.DataFrame) -> dict[str, object]:
 
     startups = col["n_startups_alive"]
     startups_peak = float(startups.max())
+    startup_decline = float(1.0 - startups[last] / startups_peak) if startups_peak > 0 else 0.0
     consolidation = detect_consolidation(startups)
     hhi_c, hhi_t = col["hhi_compute"], col["hhi_tokens"]
 
@@ -344,7 +345,7 @@ def run_summary(model: pl.DataFrame) -> dict[str, object]:
         "gpu_price_peak_month": gpu_peak_i,
         "gpu_price_trough_usd": gpu_trough,
         "startups_peak": startups_peak,
-        "startup_decline": float(1.0 - startups[last] / max(startups_peak, 1.0)),
+        "startup_decline": startup_decline,
         "consolidation": consolidation is not None,
         "consolidation_month": None if consolidation is None else consolidation.month,
         "hhi_compute_rise": float(hhi_c[last] - hhi_c[0]),
