@@ -1,0 +1,198 @@
+"""Where sweep runs execute: in this process, a local process pool, or a Dask cluster.
+
+Every executor does one thing: apply a picklable module-level function to each item and
+yield `Done(index, value, error)` as results arrive, in any order. The caller (sweep.py)
+writes results itself, so the same code serves all executors, a Dask worker needs no
+shared disk, and the order results arrive in never reaches the output files.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hardware_models.errors import InputError
+
+CONNECT_TIMEOUT_S = 3
+"""How long to wait for a Dask scheduler before calling the address unreachable."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """One finished task: its index in the submitted sequence, and its value or error text."""
+
+    index: int
+    value: Any = None
+    error: str | None = None
+    traceback: str | None = None
+
+
+def guarded(fn: Callable[[Any], Any], item: Any) -> Done:
+    """Run `fn(item)` in the worker and turn an exception into text.
+
+    Catching in the worker keeps one failing run from failing the batch, and sends back
+    plain strings rather than exception objects that may not unpickle on the driver.
+    """
+    try:
+        return Done(-1, fn(item))
+    except Exception as exc:  # noqa: BLE001 - any run error is recorded, the sweep goes on
+        return Done(-1, None, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def default_workers() -> int:
+    """The cores this process may use (affinity-aware where the OS tells)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+class Executor(Protocol):
+    """What sweep.py needs from an executor."""
+
+    workers: int
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
+        """Yield one `Done` per item as results arrive."""
+        ...
+
+    def close(self) -> None:
+        """Release processes, clients and clusters."""
+        ...
+
+
+class SerialExecutor:
+    """One worker, in this process: no start-up cost, easiest to debug."""
+
+    workers = 1
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
+        for i, item in enumerate(items):
+            d = guarded(fn, item)
+            yield Done(i, d.value, d.error, d.traceback)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class PoolExecutor:
+    """A local process pool (forkserver start: safe with the progress bar's thread).
+
+    At most two tasks per worker are in flight, so results never pile up unwritten.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
+        pending: dict[Future[Done], int] = {}
+        next_i = 0
+        while next_i < len(items) or pending:
+            while next_i < len(items) and len(pending) < 2 * self.workers:
+                pending[self._pool.submit(guarded, fn, items[next_i])] = next_i
+                next_i += 1
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                i = pending.pop(fut)
+                exc = fut.exception()
+                if exc is not None:  # the worker process died (killed, out of memory)
+                    yield Done(i, None, f"{type(exc).__name__}: {exc}", None)
+                else:
+                    d = fut.result()
+                    yield Done(i, d.value, d.error, d.traceback)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on a dask.distributed cluster: an existing scheduler, or a LocalCluster.
+
+    Args:
+        address: "tcp://host:port" of a running `dask scheduler`, or "local" to start a
+            LocalCluster here (one single-threaded worker process per core by default).
+        workers: LocalCluster workers; ignored for an existing cluster.
+        processes: LocalCluster workers as processes (True) or threads in this process.
+    """
+
+    def __init__(self, address: str, workers: int | None = None, processes: bool = True) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if address == "local":
+            self._cluster = LocalCluster(
+                n_workers=workers or default_workers(),
+                threads_per_worker=1,
+                processes=processes,
+                dashboard_address=None,
+            )
+            self._client = Client(self._cluster)
+        else:
+            try:
+                self._client = Client(address, timeout=CONNECT_TIMEOUT_S)
+            except (OSError, ValueError, TypeError) as exc:
+                raise InputError(
+                    f"--scheduler {address!r}: cannot reach a Dask scheduler within "
+                    f"{CONNECT_TIMEOUT_S} s ({exc}); start one with `dask scheduler` and "
+                    "`dask worker ADDRESS`, or use --scheduler local"
+                ) from None
+        threads = self._client.nthreads()
+        self.workers = max(1, sum(threads.values()))
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
+        from distributed import as_completed
+
+        index: dict[str, int] = {}
+        todo = iter(enumerate(items))
+        queue = as_completed()
+        # Keep the scheduler busy without shipping every task's payload at once.
+        for _ in range(2 * self.workers):
+            if not self._submit(fn, todo, index, queue):
+                break
+        for fut in queue:
+            i = index.pop(fut.key)
+            if fut.status == "error":
+                exc = fut.exception()
+                yield Done(i, None, f"{type(exc).__name__}: {exc}", None)
+            else:
+                d = fut.result()
+                yield Done(i, d.value, d.error, d.traceback)
+            fut.release()
+            self._submit(fn, todo, index, queue)
+
+    def _submit(self, fn: Callable[[Any], Any], todo: Iterator[tuple[int, Any]],
+                index: dict[str, int], queue: Any) -> bool:
+        nxt = next(todo, None)
+        if nxt is None:
+            return False
+        fut = self._client.submit(guarded, fn, nxt[1], pure=False)
+        index[fut.key] = nxt[0]
+        queue.add(fut)
+        return True
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor a sweep asked for; raises InputError (before any run) when it cannot be had."""
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: must be 1 or more")
+    if scheduler:
+        if scheduler != "local" and "://" not in scheduler:
+            raise InputError(
+                f"--scheduler {scheduler!r}: expected 'local' or an address like tcp://host:8786"
+            )
+        return DaskExecutor(scheduler, workers)
+    k = workers or default_workers()
+    return SerialExecutor() if k == 1 else PoolExecutor(k)

@@ -1,0 +1,147 @@
+"""The sweep engine on its own: executors, atomic store, resume, failures.
+
+The task functions here are real module-level functions run by the real executors (the
+pool's workers import this module), so these test the machinery, independent of the
+economy model's speed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from scenarios.executors import DaskExecutor, PoolExecutor, SerialExecutor
+from scenarios.sweep import execute
+from scenarios.sweep_store import RunOutput, RunSpec
+
+HERE = Path(__file__).resolve().parent
+
+
+def toy_task(spec: RunSpec) -> RunOutput:
+    """A seeded random walk; x == 13 raises, to test failure isolation."""
+    x = float(spec.params.get("x", 1.0))
+    if x == 13:
+        raise ValueError("x=13 is unlucky")
+    rng = np.random.default_rng([spec.seed, 7])
+    walk = x * rng.random(12).cumsum()
+    model = pl.DataFrame({"step": np.arange(12), "value": walk})
+    return RunOutput(model, {"final": float(walk[-1]), "burst": bool(walk[-1] > 6 * x)})
+
+
+def slow_task(spec: RunSpec) -> RunOutput:
+    """toy_task that takes a while, so a kill lands mid-sweep."""
+    time.sleep(0.05)
+    return toy_task(spec)
+
+
+def toy_specs(xs: list[float], seeds: list[int]) -> list[RunSpec]:
+    return [RunSpec(f"x{x:g}-s{s}", i, s, {"x": x}) for i, x in enumerate(xs) for s in seeds]
+
+
+def test_runs_parquet_identical_across_executors(tmp_path: Path) -> None:
+    specs = toy_specs([0.5, 1.0, 2.0], list(range(4)))
+    blobs = []
+    for name, ex in (("serial", SerialExecutor()), ("pool", PoolExecutor(2)),
+                     ("dask", DaskExecutor("local", workers=1, processes=False))):
+        try:
+            runs, failures = execute(specs, tmp_path / name, ex, task=toy_task, progress=False)
+        finally:
+            ex.close()
+        assert runs.height == 12 and failures.height == 0
+        blobs.append((tmp_path / name / "runs.parquet").read_bytes())
+        model = pl.scan_parquet(tmp_path / name / "model", hive_partitioning=True).collect()
+        assert model.height == 12 * 12
+        assert sorted(model["run_id"].unique()) == sorted(s.run_id for s in specs)
+    assert blobs[0] == blobs[1] == blobs[2]
+    # plan order, not arrival order
+    assert runs["run_id"].to_list() == [s.run_id for s in specs]
+
+
+def test_failing_run_is_recorded_and_others_finish(tmp_path: Path) -> None:
+    specs = toy_specs([1.0, 13.0, 2.0], [0, 1])
+    ex = PoolExecutor(2)
+    try:
+        runs, failures = execute(specs, tmp_path, ex, task=toy_task, progress=False)
+    finally:
+        ex.close()
+    assert runs.height == 4 and set(runs["x"]) == {1.0, 2.0}
+    assert failures.height == 2 and set(failures["x"]) == {13.0}
+    assert failures["error"].str.contains("ValueError: x=13 is unlucky").all()
+    on_disk = pl.read_parquet(tmp_path / "failures.parquet")
+    assert on_disk["run_id"].to_list() == ["x13-s0", "x13-s1"]
+    assert not (tmp_path / "model" / "run_id=x13-s0").exists()
+
+
+def test_resume_does_only_the_rest(tmp_path: Path) -> None:
+    specs = toy_specs([1.0, 2.0], [0, 1, 2])
+    execute(specs[:2], tmp_path, SerialExecutor(), task=toy_task, progress=False)
+    stamp = (tmp_path / "model" / f"run_id={specs[0].run_id}" / "part.parquet").stat().st_mtime_ns
+    calls: list[str] = []
+
+    class Counting(SerialExecutor):
+        def imap_unordered(self, fn, items):  # type: ignore[no-untyped-def]
+            calls.extend(i.run_id for i in items)
+            return super().imap_unordered(fn, items)
+
+    runs, _ = execute(specs, tmp_path, Counting(), task=toy_task, progress=False)
+    assert calls == [s.run_id for s in specs[2:]]
+    assert runs.height == 6
+    assert (tmp_path / "model" / f"run_id={specs[0].run_id}" / "part.parquet").stat().st_mtime_ns == stamp
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+from pathlib import Path
+from scenarios.executors import PoolExecutor
+from scenarios.sweep import execute
+from test_sweep_engine import slow_task, toy_specs
+ex = PoolExecutor(2)
+execute(toy_specs([1.0, 2.0, 3.0], list(range(20))), Path({out!r}), ex, task=slow_task, progress=False)
+ex.close()
+"""
+
+
+def test_kill_mid_sweep_then_resume(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    script = KILL_SCRIPT.format(here=str(HERE), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if len(list(out.glob("runs/*.json"))) >= 5:
+            break
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = len(list((out / "runs").glob("*.json")))
+    assert 5 <= done_before < 60, "the kill should land mid-sweep"
+    # whatever is in model/ is whole: every partition readable
+    for part in (out / "model").glob("run_id=*/part.parquet"):
+        assert pl.read_parquet(part).height == 12
+
+    specs = toy_specs([1.0, 2.0, 3.0], list(range(20)))
+    runs, failures = execute(specs, out, SerialExecutor(), task=toy_task, progress=False)
+    assert failures.height == 0
+    assert sorted(runs["run_id"]) == sorted(s.run_id for s in specs)
+    assert runs["run_id"].n_unique() == 60
+    parts = sorted(p.name for p in (out / "model").iterdir())
+    assert parts == sorted(f"run_id={s.run_id}" for s in specs)
+    model = pl.scan_parquet(out / "model", hive_partitioning=True).collect()
+    assert model.height == 60 * 12
+    assert not list((out / ".tmp").iterdir())
+
+
+def test_plain_progress_lines_when_not_a_tty(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    execute(toy_specs([1.0], [0, 1, 2]), tmp_path, SerialExecutor(), task=toy_task,
+            label="sweep toy", progress=False)
+    err = capsys.readouterr().err
+    assert "sweep toy: 3/3 runs, 0 failed" in err and "runs/s" in err
