@@ -102,6 +102,8 @@ class Plan:
     scenario: Any
     specs: list[RunSpec]
     swept: list[str]
+    point_runs: list[list[str]]
+    """Run ids of each point, one per seed (a point may repeat another: same ids)."""
 
 
 def _check_keys(keys: Sequence[str], paths: Mapping[str, object], flag: str) -> None:
@@ -160,19 +162,25 @@ def plan_runs(scenario: Any, points: Sequence[Mapping[str, object]], seeds: Sequ
         raise InputError(f"{overlap[0]!r} is both fixed by --set and swept; choose one")
     identity = {"name": base.name, "sha256": _file_sha256(getattr(base, "path", None))}
     specs: list[RunSpec] = []
+    point_runs: list[list[str]] = []
     seen: set[str] = set()
+    loaded: dict[tuple[str, ...], tuple[Any, dict[str, object]]] = {}
     for i, point in enumerate(points):
-        resolved = load_scenario(
-            scenario, overrides=list(sets) + [f"{k}={_as_text(v)}" for k, v in point.items()]
-        )
-        rpaths = parameter_paths(resolved)
+        texts = tuple(f"{k}={_as_text(v)}" for k, v in point.items())
+        if texts not in loaded:  # studies revisit points: validate each once
+            resolved = load_scenario(scenario, overrides=list(sets) + list(texts))
+            loaded[texts] = (resolved, parameter_paths(resolved))
+        resolved, rpaths = loaded[texts]
         typed = {k: rpaths[k] for k in point}
+        ids = []
         for seed in seeds:
             rid = run_id_for(identity, rpaths, seed, months)
+            ids.append(rid)
             if rid not in seen:
                 seen.add(rid)
                 specs.append(RunSpec(rid, i, seed, typed, resolved, months))
-    return Plan(base, specs, swept)
+        point_runs.append(ids)
+    return Plan(base, specs, swept, point_runs)
 
 
 def _as_text(value: object) -> str:
