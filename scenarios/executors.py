@@ -80,6 +80,10 @@ class SerialExecutor:
         """Nothing to release."""
 
 
+PRELOAD = ("scenarios.sweep", "scenarios.run", "world.metrics")
+"""Imported once by the fork server, so each worker starts with the model already loaded."""
+
+
 class PoolExecutor:
     """A local process pool (forkserver start: safe with the progress bar's thread).
 
@@ -88,8 +92,11 @@ class PoolExecutor:
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        methods = multiprocessing.get_all_start_methods()
-        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(list(PRELOAD))
+        else:  # Windows
+            ctx = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:

@@ -27,7 +27,7 @@ from SALib.sample import sobol as sobol_sample
 from hardware_models.errors import InputError
 from scenarios.executors import Executor, make_executor
 from scenarios.study_plots import plot_morris, plot_phase, plot_sobol
-from scenarios.sweep import execute, package_version, plan_runs, sweep_points
+from scenarios.sweep import check_ranges, execute, package_version, plan_runs
 from scenarios.sweep_store import SweepStore
 
 METHODS = ("sobol", "morris")
@@ -133,11 +133,7 @@ def study(scenario: str | Path, out: str | Path, method: str,
     phase = phase or (tuple(names[:2]) if len(names) >= 2 else None)  # type: ignore[assignment]
     if phase is not None and (len(phase) != 2 or any(p not in names for p in phase)):
         raise InputError(f"--phase {','.join(phase)}: must name two of the --param keys")
-    # validates keys, numeric types and ranges through the scenario schema
-    sweep_points(scenario, random=params, samples=1, sets=sets)
-    from scenarios.config import load_scenario, parameter_paths
-
-    paths = parameter_paths(load_scenario(scenario, overrides=list(sets)))
+    paths = check_ranges(scenario, params, sets, "--param")
     ints = {k for k in names if isinstance(paths[k], int)}
     problem = {"num_vars": len(names), "names": names, "bounds": [list(params[k]) for k in names]}
     x = sample(method, problem, samples)

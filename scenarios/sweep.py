@@ -137,7 +137,8 @@ def _random_points(random: Mapping[str, tuple[float, float]], samples: int,
         for key, u in zip(keys, row, strict=True):
             lo, hi = random[key]
             if isinstance(paths[key], int):
-                point[key] = int(np.floor(lo + u * (np.floor(hi) - np.ceil(lo) + 1)))
+                first, last = int(np.ceil(lo)), int(np.floor(hi))
+                point[key] = min(last, first + int(u * (last - first + 1)))
             else:
                 point[key] = float(lo + u * (hi - lo))
         points.append(point)
@@ -190,6 +191,36 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+def check_ranges(scenario: Any, ranges: Mapping[str, tuple[float, float]], sets: Sequence[str],
+                 flag: str) -> dict[str, object]:
+    """Check key=low:high ranges: known numeric parameters whose both ends the schema accepts.
+
+    Returns the scenario's parameter paths (with --set applied).
+    """
+    from scenarios.config import load_scenario, parameter_paths
+
+    paths = parameter_paths(load_scenario(scenario, overrides=list(sets)))
+    _check_keys(list(ranges), paths, flag)
+    for key in ranges:
+        if isinstance(paths[key], bool) or not isinstance(paths[key], (int, float)):
+            raise InputError(
+                f"{flag} {key!r}: needs a numeric parameter, but it is "
+                f"{type(paths[key]).__name__} ({paths[key]!r}); only numbers can be sampled"
+            )
+        lo, hi = ranges[key]
+        if not lo < hi:
+            raise InputError(f"{flag} {key}={lo:g}:{hi:g}: low must be below high")
+        ends = (int(np.ceil(lo)), int(np.floor(hi))) if isinstance(paths[key], int) else (lo, hi)
+        if ends[1] < ends[0]:
+            raise InputError(f"{flag} {key}={lo:g}:{hi:g}: no integer in the range")
+        for value in ends:  # the schema's own range check, on both ends
+            try:
+                load_scenario(scenario, overrides=[*sets, f"{key}={value}"])
+            except InputError as exc:
+                raise InputError(f"{flag} {key}={lo:g}:{hi:g}: {exc}") from None
+    return paths
+
+
 def sweep_points(scenario: Any, grid: Mapping[str, Sequence[object]] | None = None,
                  random: Mapping[str, tuple[float, float]] | None = None,
                  samples: int | None = None, sets: Sequence[str] = ()) -> list[dict[str, object]]:
@@ -208,13 +239,7 @@ def sweep_points(scenario: Any, grid: Mapping[str, Sequence[object]] | None = No
         raise InputError(f"{sorted(both)[0]!r} is given to both --grid and --random; choose one")
     paths = parameter_paths(load_scenario(scenario, overrides=list(sets)))
     _check_keys(list(grid), paths, "--grid")
-    _check_keys(list(random), paths, "--random")
-    for key in random:
-        if isinstance(paths[key], bool) or not isinstance(paths[key], (int, float)):
-            raise InputError(
-                f"--random {key!r}: needs a numeric parameter, but it is "
-                f"{type(paths[key]).__name__} ({paths[key]!r}); use --grid for it"
-            )
+    check_ranges(scenario, random, sets, "--random")
     grid_points = [dict(zip(grid, combo, strict=True))
                    for combo in itertools.product(*grid.values())]
     if not random:
