@@ -1,0 +1,471 @@
+"""LLM serving throughput from chip and model specifications: a calibrated roofline.
+
+How one configuration (model, chip, n_chips, precision, input and output lengths, and
+optionally a concurrency) is served:
+
+* layout: tensor (and expert) parallelism over min(n_chips, scale-up domain) chips; past
+  the domain, pipeline stages are added until the weights fit, and whole instances are
+  replicated (data parallel) over the rest.
+* memory per chip: weights (all experts resident) / chips + activations + runtime reserve;
+  what is left (times the engine's KV fraction) holds the KV cache: GQA/MHA heads x head
+  dim, or the MLA latent, per token, replicated where TP exceeds the KV heads. The largest
+  concurrency that fits reserves input + output tokens per sequence.
+* one decode step for B sequences: max(bytes / achieved bandwidth, FLOPs / achieved
+  compute) + TP collectives + a fixed per-step overhead. Bytes are the weights read (for an
+  MoE only the experts the step's tokens touch, 1 - (1 - k/E)^T of them) plus the KV cache;
+  FLOPs are 2 x active parameters per token plus attention over the context.
+* continuous batching: every step also carries the chunked prefill of the requests that
+  replace finished ones (B x input / output tokens per step), with its quadratic attention;
+  throughput = B / step time. Static batching prefills the whole batch, then decodes it.
+* techniques (``Techniques``): weight-only quantisation, KV-cache precision, prefix-cache
+  hits, speculative decoding, prefill/decode disaggregation, static batching, an
+  interconnect override, the engine's batch cap.
+
+``serve_batch`` evaluates arrays of configurations in one numpy pass; ``serve`` and
+``serve_cached`` are one-row views of it. Efficiency factors come from
+``efficiency.fitted()`` (catalog/efficiency.toml, fitted on ../shared/data/hw_benchmarks.csv).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from hardware_models.efficiency import Efficiency, fitted
+from hardware_models.errors import InputError
+from hardware_models.specs import Chip, ModelSpec, get_chip, get_model
+
+PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "fp4")
+
+# Bytes per stored weight. fp4 is NVFP4 (one fp8 scale per 16 values: 4.5 bits); int4 is
+# AWQ/GPTQ-style with one fp16 scale per 128 values (4.25 bits).
+_WEIGHT_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.53, "fp4": 0.5625}
+_KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4": 0.5}
+# Default KV-cache precision per serving precision: quantised checkpoints ship an fp8 KV
+# cache (NVIDIA ModelOpt fp8/nvfp4 recipes); weight-only int4 keeps a 16-bit cache.
+_DEFAULT_KV = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "int8": "int8", "int4": "bf16", "fp4": "fp8"}
+# Which peak the matrix products run at. int4 is weight-only (W4A16): math in bf16.
+_PEAK_FIELD = {
+    "bf16": "bf16_tflops", "fp16": "bf16_tflops", "fp8": "fp8_tflops",
+    "int8": "int8_tops", "int4": "bf16_tflops", "fp4": "fp4_tflops",
+}
+
+# Engine memory settings (assumptions, stated):
+KV_MEMORY_FRACTION = 0.90  # TensorRT-LLM kv_cache_free_gpu_memory_fraction and vLLM gpu_memory_utilization default 0.9
+RUNTIME_RESERVE_GB = 2.0  # CUDA context, NCCL and GEMM workspaces: ~1.5-3 GB in nvidia-smi on a loaded engine
+MAX_NUM_TOKENS = 8192  # TensorRT-LLM default max_num_tokens: the chunk a prefill step processes at most
+COMM_BW_EFF = 0.8  # nccl-tests all-reduce bus bandwidth ~ 360 of 450 GB/s per direction on NVLink4
+GIB = float(1 << 30)  # vendors' "80 GB" HBM is 80 GiB (nvidia-smi shows 81,559 MiB on an H100)
+
+
+@dataclass(frozen=True)
+class Techniques:
+    """Serving techniques as explicit, physical parameters (defaults: none applied).
+
+    Attributes:
+        weight_precision: store weights at this precision while computing at the serve
+            precision (weight-only quantisation); None = the serve precision.
+        kv_precision: KV-cache precision; None = fp8 for 8- and 4-bit float serving, else 16-bit.
+        prefix_cache_hit_rate: share of input tokens found in a prefix cache (not prefilled).
+        spec_accept_rate: speculative decoding, per-token acceptance probability (0 = off).
+        spec_draft_tokens: tokens the draft proposes per step.
+        spec_draft_cost: one draft step's time as a fraction of the target model's step.
+        disaggregated: prefill and decode on separate chips (decode steps carry no prefill).
+        batching: "continuous" (in-flight) or "static" (a batch is prefilled, then decoded).
+        scaleup_gb_s: override the chip's scale-up bandwidth (a fabric change).
+        max_batch_size: the engine's cap on sequences per instance (TensorRT-LLM default 2048).
+    """
+
+    weight_precision: str | None = None
+    kv_precision: str | None = None
+    prefix_cache_hit_rate: float = 0.0
+    spec_accept_rate: float = 0.0
+    spec_draft_tokens: int = 0
+    spec_draft_cost: float = 0.0
+    disaggregated: bool = False
+    batching: str = "continuous"
+    scaleup_gb_s: float | None = None
+    max_batch_size: int = 2048
+
+    def __post_init__(self) -> None:
+        for name in ("weight_precision", "kv_precision"):
+            value = getattr(self, name)
+            if value is not None and value not in PRECISIONS:
+                raise InputError(f"Techniques.{name}: {value!r}; allowed: {', '.join(PRECISIONS)} or None")
+        for name in ("prefix_cache_hit_rate", "spec_accept_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise InputError(f"Techniques.{name}: {value}; allowed: 0 <= value < 1")
+        if self.spec_draft_tokens < 0 or self.spec_draft_cost < 0:
+            raise InputError("Techniques.spec_draft_tokens and spec_draft_cost must be >= 0")
+        if self.batching not in ("continuous", "static"):
+            raise InputError(f"Techniques.batching: {self.batching!r}; allowed: continuous, static")
+        if self.scaleup_gb_s is not None and self.scaleup_gb_s <= 0:
+            raise InputError(f"Techniques.scaleup_gb_s: {self.scaleup_gb_s}; allowed: > 0 or None")
+        if self.max_batch_size < 1:
+            raise InputError(f"Techniques.max_batch_size: {self.max_batch_size}; allowed: >= 1")
+
+
+@dataclass(frozen=True)
+class ServingResult:
+    """One configuration's serving figures; *_ms step fields break one decode step down."""
+
+    model: str
+    chip: str
+    n_chips: int
+    precision: str
+    input_len: int
+    output_len: int
+    concurrency: float
+    max_concurrency: float
+    output_tokens_per_s: float
+    output_tokens_per_s_per_chip: float
+    requests_per_s: float
+    ttft_ms: float
+    tpot_ms: float
+    bound: str
+    tensor_parallel: int
+    pipeline_parallel: int
+    replicas: int
+    weights_gb_per_chip: float
+    kv_cache_gb_per_chip: float
+    kv_mb_per_sequence: float
+    step_ms: float
+    step_weights_ms: float
+    step_kv_ms: float
+    step_matmul_ms: float
+    step_attention_ms: float
+    step_prefill_ms: float
+    step_comm_ms: float
+    step_overhead_ms: float
+
+
+RESULT_FIELDS = tuple(f.name for f in fields(ServingResult))
+
+
+def _keys(items: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row ids as a str array, and the objects themselves (ids or specs)."""
+    if isinstance(items, (str, Chip, ModelSpec)):
+        items = [items]
+    arr = np.asarray(items, dtype=object).reshape(-1)
+    if len(arr) == 1 and n != 1:
+        arr = np.repeat(arr, n)
+    if all(isinstance(x, str) for x in arr[:1]) and np.asarray(items).dtype.kind == "U":
+        return arr.astype(str), arr
+    return np.array([x if isinstance(x, str) else x.id for x in arr], dtype=str), arr
+
+
+def _resolve(items: Any, n: int, getter: Any, kind: str) -> tuple[np.ndarray, list[Any], np.ndarray, np.ndarray]:
+    """Row ids, the distinct specs, each row's index into them, and each row's error."""
+    keys, arr = _keys(items, n)
+    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    specs: list[Any] = []
+    msgs = np.full(len(uniq), "", dtype=object)
+    for j, i in enumerate(first):  # one lookup per distinct id, not per row
+        try:
+            specs.append(getter(arr[i]))
+        except InputError as exc:
+            specs.append(None)
+            msgs[j] = f"{kind}: {exc}"
+    return keys, specs, inv.reshape(-1), msgs[inv].reshape(-1) if len(uniq) else np.full(n, "", dtype=object)
+
+
+def _gather(specs: list[Any], inv: np.ndarray, name: str, default: float = 0.0) -> np.ndarray:
+    """One spec attribute per row (``default`` where the spec is missing or the value None)."""
+    vals = np.array(
+        [default if s is None or getattr(s, name) is None else float(getattr(s, name)) for s in specs],
+        dtype=float,
+    )
+    return vals[inv] if len(vals) else np.zeros(len(inv))
+
+
+def _lookup(keys: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
+    """Map a str array through a dict, one dict access per distinct key."""
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return np.array([table.get(u, default) for u in uniq], dtype=float)[inv.reshape(-1)]
+
+
+def _broadcast(x: Any, n: int, dtype: Any) -> np.ndarray:
+    """A scalar or sequence as an n-array (None -> NaN for floats)."""
+    if x is None:
+        return np.full(n, np.nan)
+    arr = np.asarray(x, dtype=dtype).reshape(-1)
+    return np.repeat(arr, n) if len(arr) == 1 and n != 1 else arr
+
+
+def serve_batch(
+    model: Sequence[str | ModelSpec] | str | ModelSpec,
+    chip: Sequence[str | Chip] | str | Chip,
+    n_chips: Any,
+    precision: Any,
+    input_len: Any,
+    output_len: Any,
+    concurrency: Any = None,
+    techniques: Techniques = Techniques(),
+    efficiency: Efficiency | None = None,
+) -> dict[str, np.ndarray]:
+    """Evaluate many configurations at once (equal-length sequences; scalars broadcast).
+
+    ``concurrency`` entries that are None/NaN mean the max-throughput point. Returns one
+    array per ServingResult field plus ``error`` ("" when the row is fine; its figures
+    are NaN otherwise). No Python loop runs per configuration, only per distinct id.
+    """
+    lengths = [
+        len(x) for x in (model, chip, n_chips, precision, input_len, output_len, concurrency)
+        if x is not None and not isinstance(x, (str, Chip, ModelSpec)) and np.ndim(x) > 0
+    ]
+    if len(set(lengths)) > 1:
+        raise InputError(f"serve_batch: arguments have different lengths {sorted(set(lengths))}")
+    n = lengths[0] if lengths else 1
+    eff = efficiency or fitted()
+
+    mkeys, mspecs, minv, merr = _resolve(model, n, get_model, "model")
+    ckeys, cspecs, cinv, cerr = _resolve(chip, n, get_chip, "chip")
+    prec = _broadcast(precision, n, str)
+    n_arr = _broadcast(n_chips, n, float)
+    i_arr = _broadcast(input_len, n, float)
+    o_arr = _broadcast(output_len, n, float)
+    c_arr = _broadcast(concurrency, n, float)
+
+    err = np.where(merr != "", merr, cerr).astype(object)
+    err = _check(err, prec, n_arr, i_arr, o_arr, c_arr)
+
+    a = {f: _gather(mspecs, minv, f) for f in (
+        "total_params_b", "active_params_b", "layers", "hidden", "ffn", "heads", "kv_heads",
+        "head_dim", "v_head_dim", "vocab", "max_context", "experts", "top_k", "moe_ffn",
+        "dense_layers", "kv_lora_rank", "qk_rope_head_dim")}
+    a["routed_b"] = _gather(mspecs, minv, "routed_params_b")
+    a["kv_elems"] = _gather(mspecs, minv, "kv_elements_per_token")
+    a["mla"] = np.array([s is not None and s.attention == "mla" for s in mspecs] or [False])[minv]
+    for f in ("hbm_gb", "hbm_tb_s", "scaleup_gb_s", "scaleup_domain", "bf16_tflops"):
+        a[f] = _gather(cspecs, cinv, f)
+    per_gen = [eff.for_generation(c.generation) if c is not None else (eff.bw_eff, eff.mfu) for c in cspecs]
+    a["bw_eff"] = np.array([g[0] for g in per_gen] or [1.0])[cinv]
+    a["mfu"] = np.array([g[1] for g in per_gen] or [1.0])[cinv]
+
+    # Precision-dependent peaks and byte widths, looked up per distinct precision.
+    peak = np.full(n, np.nan)
+    for p, fld in _PEAK_FIELD.items():
+        mask = prec == p
+        if mask.any():
+            peak[mask] = _gather(cspecs, cinv, fld, default=np.nan)[mask]
+    lacks = np.isnan(peak) & (err == "")
+    err[lacks] = [
+        f"precision: chip {cspecs[cinv[i]].id} has no {prec[i]} tensor cores"
+        for i in np.flatnonzero(lacks)
+    ]
+    wp = techniques.weight_precision
+    a["w_bytes"] = _lookup(prec, {p: _WEIGHT_BYTES[wp or p] for p in PRECISIONS}, 2.0)
+    kp = techniques.kv_precision
+    a["kv_bytes"] = _lookup(prec, {p: _KV_BYTES[kp or _DEFAULT_KV[p]] for p in PRECISIONS}, 2.0)
+    a["peak"] = np.nan_to_num(peak, nan=1.0)
+
+    ctx_bad = (i_arr + o_arr > a["max_context"]) & (err == "")
+    err[ctx_bad] = [
+        f"input_len + output_len = {int(i_arr[i] + o_arr[i])} exceeds the model's max context {int(a['max_context'][i])}"
+        for i in np.flatnonzero(ctx_bad)
+    ]
+    ok = err == ""
+    safe = lambda x, d: np.where(ok & np.isfinite(x) & (x > 0), x, d)  # noqa: E731
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = _compute(a, safe(n_arr, 1.0), safe(i_arr, 1.0), safe(o_arr, 1.0),
+                       np.where(ok, c_arr, np.nan), techniques, eff)
+    no_fit = ok & (out["max_concurrency"] < 1)
+    err[no_fit] = [
+        f"model does not fit: {out['weights_gb_per_chip'][i]:.1f} GB of weights per chip leave no room "
+        f"for one sequence's KV cache on {int(n_arr[i])} x {cspecs[cinv[i]].id} ({a['hbm_gb'][i]:.0f} GB each)"
+        for i in np.flatnonzero(no_fit)
+    ]
+    bad = err != ""
+    for k, v in out.items():
+        if v.dtype.kind == "f":
+            v[bad] = np.nan
+    out["bound"] = np.where(bad, "", out["bound"])
+    out["model"] = mkeys
+    out["chip"] = ckeys
+    out["n_chips"] = n_arr
+    out["precision"] = prec
+    out["input_len"] = i_arr
+    out["output_len"] = o_arr
+    out["error"] = err.astype(str)
+    return out
+
+
+def _check(err: np.ndarray, prec: np.ndarray, n_arr: np.ndarray, i_arr: np.ndarray,
+           o_arr: np.ndarray, c_arr: np.ndarray) -> np.ndarray:
+    """Row-level validation messages for the plain arguments (first problem wins)."""
+    checks = [
+        (~np.isin(prec, PRECISIONS), lambda i: f"precision: {prec[i]!r}; allowed: {', '.join(PRECISIONS)}"),
+        (~(n_arr >= 1) | (n_arr != np.floor(n_arr)), lambda i: f"n_chips: {n_arr[i]}; allowed: a whole number >= 1"),
+        (~(i_arr >= 1), lambda i: f"input_len: {i_arr[i]}; allowed: >= 1"),
+        (~(o_arr >= 1), lambda i: f"output_len: {o_arr[i]}; allowed: >= 1"),
+        (np.isfinite(c_arr) & ~(c_arr > 0), lambda i: f"concurrency: {c_arr[i]}; allowed: > 0 or empty"),
+    ]
+    for mask, msg in checks:
+        todo = mask & (err == "")
+        if todo.any():
+            err[todo] = [msg(i) for i in np.flatnonzero(todo)]
+    return err
+
+
+def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: np.ndarray,
+             conc: np.ndarray, t: Techniques, eff: Efficiency) -> dict[str, np.ndarray]:
+    """The physics, on arrays. All rows are computed; invalid ones are masked by the caller."""
+    bw = a["hbm_tb_s"] * 1e12 * a["bw_eff"]  # achieved bytes/s
+    flops_mm = a["peak"] * 1e12 * a["mfu"]  # achieved matrix FLOP/s at the serve precision
+    flops_att = a["bf16_tflops"] * 1e12 * a["mfu"]  # attention math runs in 16-bit
+    link = (t.scaleup_gb_s if t.scaleup_gb_s is not None else a["scaleup_gb_s"]) * 1e9 / 2 * COMM_BW_EFF
+    hbm = a["hbm_gb"] * GIB
+    layers = a["layers"]
+
+    # Layout: TP over the scale-up domain, pipeline stages until the weights fit, replicas.
+    w_total = a["total_params_b"] * 1e9 * a["w_bytes"]
+    dom = np.maximum(a["scaleup_domain"], 1)
+    tp = np.minimum(n, dom)
+    act = MAX_NUM_TOKENS * (a["hidden"] * 2 * 8 + 2 * np.maximum(a["ffn"], a["moe_ffn"] * a["top_k"]) * 2 / tp) \
+        + t.max_batch_size * a["vocab"] * 4 / tp
+    free = hbm - RUNTIME_RESERVE_GB * GIB - act
+    pp_need = np.ceil(w_total / (tp * np.maximum(free, 1.0) * 0.9))
+    pp = np.where(n <= dom, 1.0, np.clip(pp_need, 1.0, np.maximum(np.floor(n / dom), 1.0)))
+    m = tp * pp
+    replicas = np.maximum(np.floor(n / m), 1.0)
+    w_chip = w_total / m
+    kv_cap_chip = KV_MEMORY_FRACTION * np.maximum(free - w_chip, 0.0)
+    repl = np.where(a["mla"], 1.0, np.maximum(1.0, tp / np.maximum(a["kv_heads"], 1)))
+    kv_tok = a["kv_elems"] * a["kv_bytes"] * repl  # bytes per token of context, per instance
+    kv_seq = kv_tok * (i_len + o_len + t.spec_draft_tokens)
+    max_inst = np.minimum(np.floor(m * kv_cap_chip / kv_seq), t.max_batch_size)
+    b = np.where(np.isfinite(conc), np.minimum(conc / replicas, max_inst), max_inst)
+    b = np.maximum(b, 0.0)
+
+    # Speculative decoding: tokens per verify step and accepted tokens per step.
+    alpha, k = t.spec_accept_rate, t.spec_draft_tokens
+    s = 1 + k if alpha > 0 and k > 0 else 1
+    accepted = (1 - alpha ** (k + 1)) / (1 - alpha) if s > 1 else 1.0
+    draft_factor = 1 + k * t.spec_draft_cost if s > 1 else 1.0
+    i_new = i_len * (1 - t.prefix_cache_hit_rate)
+    ctx = i_len + o_len / 2
+
+    def step(b_dec: np.ndarray, p_tok: np.ndarray) -> dict[str, np.ndarray]:
+        """One engine step: b_dec decoding sequences (s tokens each) plus p_tok prefill tokens."""
+        toks = b_dec * s + p_tok
+        touched = np.where(a["experts"] > 0, 1 - (1 - a["top_k"] / np.maximum(a["experts"], 1)) ** toks, 0.0)
+        w_read = ((a["total_params_b"] - a["routed_b"]) + a["routed_b"] * touched) * 1e9 * a["w_bytes"] / m
+        weights_t = pp * w_read / bw
+        kv_t = b_dec * ctx * kv_tok / m / bw
+        matmul_t = 2 * a["active_params_b"] * 1e9 * toks / m / flops_mm
+        dqk_dec = np.where(a["mla"], a["kv_lora_rank"] + a["qk_rope_head_dim"], a["head_dim"])
+        dv_dec = np.where(a["mla"], a["kv_lora_rank"], a["head_dim"])
+        dv_pre = np.where(a["v_head_dim"] > 0, a["v_head_dim"], a["head_dim"])
+        att_per_ctx = layers * a["heads"] * 2
+        att_t = att_per_ctx * (b_dec * s * ctx * (dqk_dec + dv_dec)) / m / flops_att
+        pre_att_t = att_per_ctx * p_tok * (i_len / 2) * (a["head_dim"] + dv_pre) / m / flops_att
+        pre_mm_t = 2 * a["active_params_b"] * 1e9 * p_tok / m / flops_mm
+        comm_t = np.where(
+            tp > 1,
+            2 * layers * (eff.collective_us * 1e-6 + 2 * (tp - 1) / tp * toks * a["hidden"] * 2 / link),
+            0.0,
+        )
+        mem_t = weights_t + kv_t
+        comp_t = matmul_t + att_t + pre_att_t
+        total = (np.maximum(mem_t, comp_t) + comm_t + pp * eff.step_ms * 1e-3) * draft_factor
+        return {
+            "step": total, "weights": weights_t, "kv": kv_t, "matmul": matmul_t - pre_mm_t,
+            "attention": att_t, "prefill": pre_mm_t + pre_att_t, "comm": comm_t,
+            "overhead": pp * eff.step_ms * 1e-3 + 0 * b_dec, "memory_bound": mem_t >= comp_t,
+        }
+
+    zero = np.zeros_like(b)
+    alone = step(zero, i_new)  # one request's prefill on an idle instance
+    if t.batching == "static":
+        dec = step(b, zero)
+        prefill_batch = step(zero, b * i_new)["step"]
+        total_time = prefill_batch + o_len / accepted * dec["step"]
+        tput_inst = b * o_len / total_time
+        ttft = prefill_batch
+        tpot = dec["step"] / accepted
+    elif t.disaggregated:
+        dec = step(b, zero)
+        chunk = np.full_like(b, MAX_NUM_TOKENS)
+        pre_tok_t = step(zero, chunk)["step"] / MAX_NUM_TOKENS  # instance-seconds per prefill token
+        inst_s_per_out = dec["step"] / (b * accepted) + pre_tok_t * i_new / o_len
+        tput_inst = 1.0 / inst_s_per_out
+        ttft = alone["step"]
+        tpot = dec["step"] / accepted
+    else:
+        dec = step(b, b * accepted * i_new / o_len)
+        tput_inst = b * accepted / dec["step"]
+        ttft = alone["step"] + dec["step"]
+        tpot = dec["step"] / accepted
+
+    used = replicas * m
+    tput = tput_inst * replicas
+    ms = 1e3
+    return {
+        "concurrency": b * replicas,
+        "max_concurrency": np.maximum(max_inst, 0) * replicas,
+        "output_tokens_per_s": tput,
+        "output_tokens_per_s_per_chip": tput / n,
+        "requests_per_s": tput / o_len,
+        "ttft_ms": ttft * ms,
+        "tpot_ms": tpot * ms,
+        "bound": np.where(dec["memory_bound"], "memory", "compute"),
+        "tensor_parallel": tp,
+        "pipeline_parallel": pp,
+        "replicas": replicas,
+        "weights_gb_per_chip": w_chip / 1e9,
+        "kv_cache_gb_per_chip": kv_cap_chip / 1e9,
+        "kv_mb_per_sequence": kv_seq / 1e6,
+        "step_ms": dec["step"] * ms,
+        "step_weights_ms": dec["weights"] * ms,
+        "step_kv_ms": dec["kv"] * ms,
+        "step_matmul_ms": dec["matmul"] * ms,
+        "step_attention_ms": dec["attention"] * ms,
+        "step_prefill_ms": dec["prefill"] * ms,
+        "step_comm_ms": dec["comm"] * ms,
+        "step_overhead_ms": dec["overhead"] * ms,
+        "chips_used": used,
+    }
+
+
+def serve(
+    model: str | ModelSpec,
+    chip: str | Chip,
+    n_chips: int,
+    precision: str,
+    input_len: int,
+    output_len: int,
+    concurrency: float | None = None,
+    techniques: Techniques = Techniques(),
+) -> ServingResult:
+    """Serve one configuration; bad input raises InputError with the reason."""
+    out = serve_batch([model], [chip], [n_chips], [precision], [input_len], [output_len],
+                      [concurrency], techniques=techniques)
+    if out["error"][0]:
+        raise InputError(out["error"][0])
+    row: dict[str, Any] = {}
+    for name in RESULT_FIELDS:
+        v = out[name][0]
+        row[name] = v.item() if hasattr(v, "item") else v
+    for name in ("n_chips", "input_len", "output_len", "tensor_parallel", "pipeline_parallel", "replicas"):
+        row[name] = int(row[name])
+    return ServingResult(**row)
+
+
+@functools.lru_cache(maxsize=65536)
+def serve_cached(
+    model_id: str,
+    chip_id: str,
+    n_chips: int,
+    precision: str,
+    input_len: int,
+    output_len: int,
+    concurrency: float | None = None,
+    techniques: Techniques = Techniques(),
+) -> ServingResult:
+    """``serve`` memoised on its (hashable) arguments: the economy's inner-loop path."""
+    return serve(model_id, chip_id, n_chips, precision, input_len, output_len, concurrency, techniques)
