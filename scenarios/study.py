@@ -28,7 +28,6 @@ from hardware_models.errors import InputError
 from scenarios.executors import Executor, make_executor
 from scenarios.study_plots import plot_morris, plot_phase, plot_sobol
 from scenarios.sweep import check_ranges, execute, package_version, plan_runs
-from scenarios.sweep_store import SweepStore
 
 METHODS = ("sobol", "morris")
 STUDY_SEED = zlib.crc32(b"study")
@@ -142,15 +141,13 @@ def study(scenario: str | Path, out: str | Path, method: str,
     out = Path(out)
     ex = executor or make_executor(workers, scheduler)
     try:
-        store = SweepStore(out)
-        store.prepare()
-        store.write_json("study.json", {
+        meta = {
             "method": method, "scenario": plan.scenario.name, "problem": problem,
             "samples": samples, "points": len(x), "seeds": seeds, "metrics": list(metrics),
             "sets": list(sets), "months": months, "version": package_version(),
-        })
+        }
         runs, failures = execute(plan.specs, out, ex, label=f"study {plan.scenario.name}",
-                                 progress=progress)
+                                 progress=progress, meta=("study.json", meta))
     finally:
         if executor is None:
             ex.close()
@@ -179,7 +176,7 @@ def study(scenario: str | Path, out: str | Path, method: str,
                        metric, seeds, fig_dir / f"phase_{metric}.png",
                        levels=MORRIS_LEVELS if method == "morris" else None)
     indices = pl.DataFrame(rows)
-    tmp = store.tmp_dir / f"indices.parquet.{uuid.uuid4().hex}"
+    tmp = out / f".indices.parquet.{uuid.uuid4().hex}"
     indices.write_parquet(tmp)
     os.replace(tmp, out / "indices.parquet")
     return indices

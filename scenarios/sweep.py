@@ -259,32 +259,39 @@ def execute_run(spec: RunSpec) -> RunOutput:
 
 def execute(specs: Sequence[RunSpec], out: Path, executor: Executor,
             task: Callable[[RunSpec], RunOutput] = execute_run, label: str = "sweep",
-            progress: bool | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+            progress: bool | None = None,
+            meta: tuple[str, dict[str, Any]] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Run the specs not finished in `out`, write each as it lands, rebuild the tables.
 
+    `meta` is (file name, content) of the folder's description (sweep.json, study.json).
     Returns (runs, failures) for all specs, finished now or before.
     """
     store = SweepStore(out)
     store.prepare()
-    done = store.finished()
-    todo = [s for s in specs if s.run_id not in done]
-    bar = SweepProgress(len(todo), label, live=progress)
     try:
-        for d in executor.imap_unordered(task, todo):
-            spec = todo[d.index]
-            ok = d.error is None
-            if ok:
-                try:
-                    store.commit(spec, d.value)
-                except Exception as exc:  # noqa: BLE001 - a malformed result fails that run only
-                    ok = False
-                    store.record_failure(spec, f"{type(exc).__name__}: {exc}", None)
-            else:
-                store.record_failure(spec, d.error or "", d.traceback)
-            bar.advance(ok)
+        if meta is not None:
+            store.write_json(*meta)
+        done = store.finished()
+        todo = [s for s in specs if s.run_id not in done]
+        bar = SweepProgress(len(todo), label, live=progress)
+        try:
+            for d in executor.imap_unordered(task, todo):
+                spec = todo[d.index]
+                ok = d.error is None
+                if ok:
+                    try:
+                        store.commit(spec, d.value)
+                    except Exception as exc:  # noqa: BLE001 - a malformed result fails that run only
+                        ok = False
+                        store.record_failure(spec, f"{type(exc).__name__}: {exc}", None)
+                else:
+                    store.record_failure(spec, d.error or "", d.traceback)
+                bar.advance(ok)
+        finally:
+            bar.close()
+        return store.rebuild(specs)
     finally:
-        bar.close()
-    return store.rebuild(specs)
+        store.close()
 
 
 def package_version() -> str:
@@ -344,9 +351,7 @@ def sweep(scenario: str | Path, out: str | Path, seeds: str | Sequence[int] = "0
     plan = plan_runs(scenario, points, seed_list, sets, months)
     ex = executor or make_executor(workers, scheduler)
     try:
-        out = Path(out)
-        SweepStore(out).prepare()
-        SweepStore(out).write_json("sweep.json", {
+        meta = {
             "command": command_line(scenario, seed_list, sets, grid, random, samples, months),
             "scenario": plan.scenario.name,
             "scenario_path": str(getattr(plan.scenario, "path", "")),
@@ -355,9 +360,9 @@ def sweep(scenario: str | Path, out: str | Path, seeds: str | Sequence[int] = "0
             "seeds": seed_list,
             "swept": plan.swept,
             "runs": len(plan.specs),
-        })
-        runs, _ = execute(plan.specs, out, ex, label=f"sweep {plan.scenario.name}",
-                          progress=progress)
+        }
+        runs, _ = execute(plan.specs, Path(out), ex, label=f"sweep {plan.scenario.name}",
+                          progress=progress, meta=("sweep.json", meta))
     finally:
         if executor is None:
             ex.close()

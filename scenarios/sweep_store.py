@@ -14,6 +14,7 @@ finished first.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from hardware_models.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,24 @@ class SweepStore:
         self.runs_dir = self.out / "runs"
         self.fail_dir = self.out / "failures"
         self.tmp_dir = self.out / ".tmp"
+        self._lock: int | None = None
 
     def prepare(self) -> None:
-        """Create the folders; drop leftovers of a killed sweep (temp files, partitions
-        whose summary was never written)."""
+        """Take the folder's lock; create the folders; drop leftovers of a killed sweep
+        (temp files, partitions whose summary was never written).
+
+        The lock (released by the OS even on SIGKILL) keeps a second sweep from cleaning up
+        files the first is still writing.
+        """
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._lock = os.open(self.out / ".lock", os.O_CREAT | os.O_RDWR)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            self._lock = None
+            raise InputError(f"--out {self.out}: another sweep is writing there; wait for it "
+                             "or choose another folder") from None
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         for d in (self.model_dir, self.runs_dir, self.fail_dir, self.tmp_dir):
             d.mkdir(parents=True, exist_ok=True)
@@ -77,6 +94,12 @@ class SweepStore:
         for part in self.model_dir.glob("run_id=*"):
             if part.name.removeprefix("run_id=") not in done:
                 shutil.rmtree(part)
+
+    def close(self) -> None:
+        """Release the folder's lock."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def finished(self) -> set[str]:
         """Ids of runs with both their summary and their monthly rows in place."""

@@ -145,3 +145,18 @@ def test_plain_progress_lines_when_not_a_tty(tmp_path: Path,
             label="sweep toy", progress=False)
     err = capsys.readouterr().err
     assert "sweep toy: 3/3 runs, 0 failed" in err and "runs/s" in err
+
+
+def test_second_sweep_into_a_busy_folder_is_refused(tmp_path: Path) -> None:
+    from hardware_models.errors import InputError
+    from scenarios.sweep_store import SweepStore
+
+    first = SweepStore(tmp_path)
+    first.prepare()
+    try:
+        with pytest.raises(InputError, match="another sweep is writing there"):
+            execute(toy_specs([1.0], [0]), tmp_path, SerialExecutor(), task=toy_task, progress=False)
+    finally:
+        first.close()
+    runs, _ = execute(toy_specs([1.0], [0]), tmp_path, SerialExecutor(), task=toy_task, progress=False)
+    assert runs.height == 1
