@@ -103,10 +103,13 @@ class LlmAnalysis:
             **eff)
 
     def batch(self, row: Row, efficiency: float | None) -> int:
-        """The row's concurrency, or the largest batch llm-analysis's memory model admits."""
+        """The row's concurrency, or the largest batch llm-analysis's memory model admits
+        (for decode, and for prefilling the whole batch at once, as it models)."""
         if row.concurrency:
             return row.concurrency
-        return int(self.call(row, 1, efficiency)["decode_max_batch_size_per_gpu"])
+        out = self.call(row, 1, efficiency)
+        return int(min(out["decode_max_batch_size_per_gpu"],
+                       out["prefill_max_batch_size_per_gpu"]))
 
     def predict(self, row: Row, efficiency: float | None) -> float | None:
         """Output tokens/s of all the row's chips; None where the peer says it does not fit."""
