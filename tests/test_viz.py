@@ -1,0 +1,88 @@
+"""The viz app's pure parts: figures, table rows (no browser, no server)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import networkx as nx
+
+from viz.panels import SERIES, Dashboard, SeriesPanel
+from viz.tables import agent_rows, event_rows
+
+COLUMNS = sorted({line.column for spec in SERIES.values() for line in (*spec.left, *spec.right)})
+
+
+def frame(valuation: list[float]) -> pl.DataFrame:
+    """A model frame with every plotted column; the valuation path is given."""
+    n = len(valuation)
+    data: dict[str, object] = {c: np.linspace(1.0, 2.0, n) for c in COLUMNS}
+    data["valuation_index_usd"] = valuation
+    return pl.DataFrame({"step": np.arange(n), "date": [f"{2023 + i // 12}-{i % 12 + 1:02d}" for i in range(n)], **data})
+
+
+def test_burst_is_marked_only_when_the_detector_fires() -> None:
+    boom_bust = [1e12, 2e12, 3e12, 4e12, 1.5e12]  # x4 run-up, then -62%: a burst at month 4
+    steady = [1e12, 1.1e12, 1.2e12, 1.3e12, 1.25e12]
+    panel = SeriesPanel(SERIES["valuation"], months=96, start="2023-01")
+    panel.update(frame(boom_bust))
+    assert panel.burst_line.get_visible()
+    assert panel.burst_line.get_xdata()[0] == 4
+    assert "2023-05" in panel.burst_text.get_text()
+    panel.update(frame(steady))
+    assert not panel.burst_line.get_visible()
+
+
+def test_lines_follow_the_frame_and_axes_hold_the_data() -> None:
+    panel = SeriesPanel(SERIES["prices"], months=96, start="2023-01")
+    data = frame([1e12] * 6)
+    panel.update(data)
+    (api, _), (gpu, _) = panel.lines
+    assert list(api.get_xdata()) == [0, 1, 2, 3, 4, 5]
+    low, high = api.axes.get_ylim()
+    assert low <= data["api_price_index_usd_per_mtok"].min() and high >= data["api_price_index_usd_per_mtok"].max()
+    assert gpu.axes.get_ylim()[1] >= data["gpu_hour_price_usd"].max()
+
+
+def test_dashboard_renders_every_panel_from_an_empty_and_a_full_month() -> None:
+    graph = nx.Graph()
+    graph.add_node("a", kind="startup", alive=True, compute_h100e=10.0)
+    graph.add_node("b", kind="investor", alive=False, compute_h100e=0.0)
+    graph.add_edge("a", "b", kind="equity")
+    dash = Dashboard(months=96, start="2023-01")
+    empty = dash.render(pl.DataFrame(), nx.Graph())
+    full = dash.render(frame([1e12, 2e12]), graph)
+    assert set(full) == {*SERIES, "network"}
+    for name, svg in full.items():
+        assert svg.startswith(b"<?xml") and b"<svg" in svg, name
+    assert full["network"] != empty["network"]
+    assert full["prices"] != empty["prices"]
+
+
+def test_agent_rows_take_the_latest_month_in_sortable_units() -> None:
+    agents = pl.DataFrame(
+        {
+            "step": [1, 2, 2],
+            "agent_id": [7, 7, 8],
+            "kind": ["startup", "startup", "investor"],
+            "alive": [True, True, False],
+            "cash_usd": [1e6, 2_345_678.0, 0.0],
+            "valuation_usd": [1e9, 1.5e9, None],
+        }
+    )
+    rows = agent_rows(agents)
+    assert [r["agent_id"] for r in rows] == ["7", "8"]
+    assert rows[0]["cash"] == 2.35  # $M, three significant figures, still a number
+    assert rows[0]["valuation"] == 1500.0
+    assert rows[1]["valuation"] is None
+    assert rows[0]["price"] is None  # a column the frame lacks stays empty
+
+
+def test_event_rows_keep_each_event() -> None:
+    events = [
+        {"kind": "funding_round", "agent_id": 3, "counterparty_id": 9, "amount_usd": 2.5e8, "detail": "up round"},
+        {"kind": "bankruptcy", "agent_id": 4, "counterparty_id": None, "amount_usd": None, "detail": ""},
+    ]
+    rows = event_rows(events)
+    assert [r["kind"] for r in rows] == ["funding_round", "bankruptcy"]
+    assert rows[0]["amount"] == 250.0 and rows[1]["amount"] is None
+    assert rows[1]["counterparty_id"] == ""

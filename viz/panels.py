@@ -1,0 +1,307 @@
+"""The app's figures: persistent matplotlib (Agg) figures redrawn with each month's data.
+
+A Step must answer within 300 ms including these renders. Building a matplotlib figure from
+scratch costs ~50-100 ms here, most of it creating tick objects; updating the lines of a
+figure that already exists and saving it costs ~30 ms. So each panel keeps its figure for
+the life of one model run and only moves its data. No Solara here: the benchmark and the
+tests render exactly what the page shows.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+import networkx as nx
+import numpy as np
+import polars as pl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from world.metrics import detect_burst
+
+DPI = 80
+SERIES_SIZE_IN = (5.6, 2.7)
+NETWORK_SIZE_IN = (5.6, 4.4)
+FAILED_GREY = "#c8c8c8"
+# Colour by agent kind; a kind not listed here is drawn in OTHER_COLOUR.
+KIND_COLOURS = {
+    "chip_vendor": "#8c564b",
+    "vendor": "#8c564b",
+    "hyperscaler": "#1f77b4",
+    "neocloud": "#17becf",
+    "state_centre": "#9467bd",
+    "startup": "#ff7f0e",
+    "investor": "#2ca02c",
+}
+OTHER_COLOUR = "#7f7f7f"
+EDGE_COLOURS = {"equity": "#2ca02c", "compute": "#1f77b4", "funding": "#d62728"}
+
+
+def svg(fig: Figure) -> bytes:
+    """SVG bytes of a figure, as the page sends it to the browser.
+
+    SVG with text left as text (the browser sets it) costs about half of a PNG here: Agg's
+    glyph rasterising is most of a small figure's draw time.
+    """
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg")
+    return buf.getvalue()
+
+
+def money(value: float, _pos: object = None) -> str:
+    """A dollar amount with a unit suffix ($1.2B)."""
+    for div, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"${value / div:.3g}{unit}"
+    return f"${value:.3g}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One plotted column of the model frame, times `factor`."""
+
+    column: str
+    label: str
+    colour: str
+    factor: float = 1.0
+    style: str = "-"
+    width: float = 1.4
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A time-series panel: lines on a left axis and, optionally, on a right axis."""
+
+    title: str
+    left: tuple[Line, ...]
+    left_label: str
+    right: tuple[Line, ...] = ()
+    right_label: str = ""
+    left_log: bool = False
+    left_money: bool = False
+    right_limits: tuple[float, float] | None = None
+    burst_column: str | None = None  # mark the burst of this column, if any
+
+
+SERIES = {
+    "prices": SeriesSpec(
+        title="Prices",
+        left=(Line("api_price_index_usd_per_mtok", "API price index $/Mtok", "#d62728"),),
+        left_label="$/Mtok (log)",
+        left_log=True,
+        right=(Line("gpu_hour_price_usd", "GPU-hour $ (H100 class)", "#1f77b4"),),
+        right_label="$/GPU-hour",
+    ),
+    "compute": SeriesSpec(
+        title="Compute capacity and utilisation",
+        left=(Line("compute_capacity_h100e", "capacity, M H100e", "#1f77b4", factor=1e-6),),
+        left_label="M H100e",
+        right=(Line("compute_utilization", "utilisation %", "#ff7f0e", factor=100.0),),
+        right_label="%",
+        right_limits=(0.0, 105.0),
+    ),
+    "valuation": SeriesSpec(
+        title="Valuation vs revenue",
+        left=(
+            Line("valuation_index_usd", "aggregate valuation", "#9467bd"),
+            Line("ai_revenue_usd", "AI revenue x12", "#2ca02c", factor=12.0),
+            Line("capex_usd", "capex x12", "#8c564b", factor=12.0, style="--", width=0.9),
+        ),
+        left_label="$ (log)",
+        left_log=True,
+        left_money=True,
+        burst_column="valuation_index_usd",
+    ),
+    "structure": SeriesSpec(
+        title="Firms and concentration",
+        left=(
+            Line("n_startups_alive", "startups alive", "#ff7f0e"),
+            Line("n_bankruptcies", "bankruptcies (cum.)", "#7f7f7f", style="--", width=0.9),
+            Line("n_acquisitions", "acquisitions (cum.)", "#8c564b", style=":", width=0.9),
+        ),
+        left_label="firms",
+        right=(
+            Line("hhi_compute", "HHI compute", "#1f77b4"),
+            Line("hhi_tokens", "HHI tokens", "#d62728"),
+        ),
+        right_label="HHI",
+        right_limits=(0.0, 10_000.0),
+    ),
+}
+
+
+def _year_ticks(ax: Axes, months: int, start: str) -> None:
+    """x runs over the whole scenario (so the plot fills as it runs), ticked each January."""
+    ax.set_xlim(0, max(months - 1, 1))
+    year0, month0 = int(start[:4]), int(start[5:7])
+    ticks = list(range((13 - month0) % 12, months, 12))
+    ax.set_xticks(ticks, [str(year0 + (month0 - 1 + t) // 12) for t in ticks], fontsize=8)
+
+
+class SeriesPanel:
+    """A persistent figure for one SeriesSpec; `update` moves its lines to the frame's data."""
+
+    def __init__(self, spec: SeriesSpec, months: int, start: str) -> None:
+        self.spec = spec
+        self.fig = Figure(figsize=SERIES_SIZE_IN, dpi=DPI)
+        self.fig.subplots_adjust(left=0.11, right=0.89, top=0.86, bottom=0.1)
+        ax = self.fig.subplots()
+        ax.tick_params(axis="both", labelsize=8)
+        ax.grid(alpha=0.3)
+        ax.set_ylabel(spec.left_label, fontsize=8)
+        _year_ticks(ax, months, start)
+        if spec.left_log:
+            ax.set_yscale("log")
+            # Labelled ticks at 1-2-5 steps, and no minor ticks (they cost draw time).
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        if spec.left_money:
+            ax.yaxis.set_major_formatter(FuncFormatter(money))
+        self.axes: list[tuple[Axes, tuple[Line, ...], tuple[float, float] | None]] = [(ax, spec.left, None)]
+        if spec.right:
+            ax2 = ax.twinx()
+            ax2.set_ylabel(spec.right_label, fontsize=8)
+            ax2.tick_params(axis="y", labelsize=8)
+            self.axes.append((ax2, spec.right, spec.right_limits))
+        self.lines: list[tuple[Line2D, Line]] = []
+        for axis, lines, limits in self.axes:
+            for line in lines:
+                (artist,) = axis.plot([], [], color=line.colour, ls=line.style, lw=line.width, label=line.label)
+                self.lines.append((artist, line))
+            if limits:
+                axis.set_ylim(*limits)
+        # Above the plot area, where it never hides a line.
+        ax.legend(
+            handles=[a for a, _ in self.lines], fontsize=7, ncol=3, frameon=False,
+            loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.5,
+        )
+        self.burst_line = ax.axvline(0, color="#d62728", lw=1.5, visible=False)
+        self.burst_text = ax.annotate("", (0, 0), xytext=(4, -12), textcoords="offset points", color="#d62728", fontsize=8)
+
+    def update(self, frame: pl.DataFrame) -> bytes:
+        """Redraw with the months in `frame` and return the PNG."""
+        if frame.is_empty():  # no month simulated yet
+            frame = pl.DataFrame({"step": [], "date": []})
+        x = frame.get_column("step").to_numpy().astype(float)
+        for artist, line in self.lines:
+            y = frame.get_column(line.column).to_numpy().astype(float) * line.factor if x.size else x
+            artist.set_data(x, y)
+        for axis, _lines, limits in self.axes:
+            if limits is None:
+                axis.set_ylim(*self._limits(axis))
+        self._mark_burst(frame, x)
+        return svg(self.fig)
+
+    def _limits(self, axis: Axes) -> tuple[float, float]:
+        """y range over the axis's lines: from 0 on a linear axis, with headroom."""
+        data = [a.get_ydata() for a, _ in self.lines if a.axes is axis]
+        y = np.concatenate(data) if data else np.array([])
+        y = y[np.isfinite(y)]
+        if axis.get_yscale() == "log":
+            y = y[y > 0]
+            return (y.min() / 1.5, y.max() * 1.5) if y.size else (1.0, 10.0)
+        top = y.max() if y.size else 0.0
+        return (0.0, top * 1.1 if top > 0 else 1.0)
+
+    def _mark_burst(self, frame: pl.DataFrame, x: np.ndarray) -> None:
+        """A red line at the month the burst detector fires (world.metrics.detect_burst)."""
+        column = self.spec.burst_column
+        burst = detect_burst(frame.get_column(column).to_numpy()) if column and x.size else None
+        self.burst_line.set_visible(burst is not None)
+        self.burst_text.set_visible(burst is not None)
+        if burst is not None:
+            self.burst_line.set_xdata([x[burst.month]] * 2)
+            self.burst_text.xy = (x[burst.month], self.axes[0][0].get_ylim()[1])
+            self.burst_text.set_text(f"burst {frame['date'][burst.month]} (-{burst.depth:.0%})")
+
+
+def _edge_kind(data: dict) -> str:
+    """An edge's deal type, under whichever attribute name the graph keeps it."""
+    return str(data.get("kind", data.get("type", "")))
+
+
+class NetworkPanel:
+    """The deal network: node area by compute, colour by agent kind, failed firms grey.
+
+    Node positions carry over from month to month (a few spring-layout iterations seeded
+    with last month's positions), so the picture moves smoothly and the layout stays cheap.
+    """
+
+    def __init__(self) -> None:
+        self.fig = Figure(figsize=NETWORK_SIZE_IN, dpi=DPI)
+        self.fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
+        self.ax = self.fig.subplots()
+        self.ax.set_axis_off()
+        self.pos: dict[object, np.ndarray] = {}
+        self.kinds: list[str] = []
+
+    def layout(self, graph: nx.Graph) -> dict[object, np.ndarray]:
+        """Positions for this month, seeded from last month's."""
+        if graph.number_of_nodes() == 0:
+            return {}
+        known = {n: self.pos[n] for n in graph.nodes if n in self.pos}
+        if len(known) == graph.number_of_nodes():
+            iterations = 3
+        else:
+            iterations = 20 if known else 50
+        self.pos = nx.spring_layout(graph, pos=known or None, iterations=iterations, seed=0)
+        return self.pos
+
+    def update(self, graph: nx.Graph) -> bytes:
+        """Redraw the graph as it stands this month and return the PNG."""
+        for artist in [*self.ax.collections, *self.ax.patches]:
+            artist.remove()
+        nodes = list(graph.nodes)
+        if nodes:
+            self._draw(graph, nodes, self.layout(graph))
+        return svg(self.fig)
+
+    def _draw(self, graph: nx.Graph, nodes: list, pos: dict) -> None:
+        attrs = [graph.nodes[n] for n in nodes]
+        compute = np.array([float(a.get("compute_h100e") or 0.0) for a in attrs])
+        top = compute.max()
+        sizes = 12 + (500 * np.sqrt(compute / top) if top > 0 else 0.0 * compute)
+        kinds = [str(a.get("kind", "")) for a in attrs]
+        colours = [
+            KIND_COLOURS.get(k, OTHER_COLOUR) if a.get("alive", True) else FAILED_GREY
+            for k, a in zip(kinds, attrs, strict=True)
+        ]
+        by_kind: dict[str, list] = {}
+        for u, v, d in graph.edges(data=True):
+            by_kind.setdefault(_edge_kind(d), []).append((u, v))
+        for kind, edges in by_kind.items():
+            nx.draw_networkx_edges(
+                graph, pos, edgelist=edges, ax=self.ax, arrows=False, alpha=0.35, width=0.7,
+                edge_color=EDGE_COLOURS.get(kind, OTHER_COLOUR),
+            )
+        nx.draw_networkx_nodes(
+            graph, pos, nodelist=nodes, node_size=sizes, node_color=colours, ax=self.ax,
+            linewidths=0.3, edgecolors="#333333",
+        )
+        seen = sorted(set(kinds))
+        if seen != self.kinds:
+            self.kinds = seen
+            handles = [Line2D([], [], ls="", marker="o", color=KIND_COLOURS.get(k, OTHER_COLOUR), label=k) for k in seen]
+            handles.append(Line2D([], [], ls="", marker="o", color=FAILED_GREY, label="failed"))
+            handles += [Line2D([], [], color=c, label=f"{k} deal") for k, c in EDGE_COLOURS.items()]
+            self.ax.legend(handles=handles, fontsize=7, loc="lower left", ncol=2, framealpha=0.7)
+
+
+class Dashboard:
+    """All figures of one model run. Make a new one when the model is reset."""
+
+    def __init__(self, months: int, start: str) -> None:
+        self.series = {name: SeriesPanel(spec, months, start) for name, spec in SERIES.items()}
+        self.network = NetworkPanel()
+
+    def render(self, frame: pl.DataFrame, graph: nx.Graph) -> dict[str, bytes]:
+        """PNG of every panel for the model's state now."""
+        images = {name: panel.update(frame) for name, panel in self.series.items()}
+        images["network"] = self.network.update(graph)
+        return images

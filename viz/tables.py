@@ -1,0 +1,76 @@
+"""Rows for the page's tables: this month's agents and this month's events.
+
+Numbers stay numbers (scaled to $M and rounded) so that the browser's table sorts them
+numerically when a header is clicked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+# (header, key, source column, scale): money in $M, compute in H100-equivalents.
+AGENT_COLUMNS = (
+    ("Agent", "agent_id", "agent_id", None),
+    ("Kind", "kind", "kind", None),
+    ("Alive", "alive", "alive", None),
+    ("Cash $M", "cash", "cash_usd", 1e-6),
+    ("Runway (months)", "runway", "runway_months", 1.0),
+    ("Valuation $M", "valuation", "valuation_usd", 1e-6),
+    ("Revenue $M/month", "revenue", "revenue_usd", 1e-6),
+    ("Price $/Mtok", "price", "price_usd_per_mtok", 1.0),
+    ("Compute H100e", "compute", "compute_h100e", 1.0),
+)
+EVENT_COLUMNS = (
+    ("Kind", "kind"),
+    ("Agent", "agent_id"),
+    ("Counterparty", "counterparty_id"),
+    ("Amount $M", "amount"),
+    ("Detail", "detail"),
+)
+
+
+def headers(columns: tuple[tuple, ...]) -> list[dict[str, str]]:
+    """Vuetify data-table headers (text shown, value = row key)."""
+    return [{"text": c[0], "value": c[1]} for c in columns]
+
+
+def _number(value: object, scale: float) -> float | None:
+    """Scaled and rounded to 3 significant figures; None for missing or non-finite values."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    x = float(value) * scale
+    return 0.0 if x == 0 else round(x, max(0, 2 - int(math.floor(math.log10(abs(x))))))
+
+
+def agent_rows(agents: pl.DataFrame) -> list[dict[str, object]]:
+    """One row per agent at the latest step in `agents` (the model's agents frame)."""
+    if agents.is_empty():
+        return []
+    now = agents.filter(pl.col("step") == agents.get_column("step").max())
+    rows = []
+    for record in now.iter_rows(named=True):
+        row: dict[str, object] = {}
+        for _header, key, column, scale in AGENT_COLUMNS:
+            value = record.get(column)
+            row[key] = str(value) if scale is None and value is not None else (
+                None if value is None else _number(value, scale)
+            )
+        rows.append(row)
+    return rows
+
+
+def event_rows(events: list[dict]) -> list[dict[str, object]]:
+    """The month's events (the model's month_events) as table rows."""
+    return [
+        {
+            "n": i,
+            "kind": str(e.get("kind", "")),
+            "agent_id": "" if e.get("agent_id") is None else str(e["agent_id"]),
+            "counterparty_id": "" if e.get("counterparty_id") is None else str(e["counterparty_id"]),
+            "amount": _number(e.get("amount_usd"), 1e-6),
+            "detail": str(e.get("detail", "")),
+        }
+        for i, e in enumerate(events)
+    ]
