@@ -8,6 +8,7 @@ prints as one line with exit code 2.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 import numpy as np
 import polars as pl
 import typer
+from typer.core import TyperCommand, TyperGroup
 from rich.console import Console
 from rich.table import Table
 
@@ -35,7 +37,8 @@ FIELDS = (
 # per-operator step breakdown) follows them as EXTRA_FIELDS.
 RESULT_FIELDS = ("concurrency", "max_concurrency", "output_tokens_per_s",
                  "output_tokens_per_s_per_chip", "ttft_ms", "tpot_ms", "bound")
-EXTRA_FIELDS = tuple(f for f in serving.RESULT_FIELDS if f not in FIELDS)
+EXTRA_FIELDS = tuple(f.name for f in dataclasses.fields(serving.ServingResult)
+                     if f.name not in FIELDS)
 INT_FIELDS = ("concurrency", "max_concurrency", "tensor_parallel", "pipeline_parallel",
               "replicas")  # whole numbers the model keeps as floats
 REQUIRED = ("model", "chip", "n_chips", "precision", "input_len", "output_len")
@@ -47,14 +50,47 @@ UNITS = {"_per_s": "tok/s", "_per_s_per_chip": "tok/s", "requests_per_s": "req/s
 def _unit(field: str) -> str:
     return next((u for end, u in reversed(UNITS.items()) if field.endswith(end)), "")
 
+
+
+# Usage errors are click's UsageError; newer typer vendors click (typer._click), so take
+# the class from typer's public BadParameter rather than from the click package.
+_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+def _one_line(exc: Any) -> InputError:
+    """A click usage error (bad or missing flag, unknown command) as one InputError line."""
+    cmd = exc.ctx.command_path.removeprefix("aibubble ") if exc.ctx else "aibubble"
+    return InputError(f"{cmd}: {exc.format_message()} (see --help)")
+
+
+class _Command(TyperCommand):
+    """Usage errors leave as InputError: one `error:` line and exit 2, not a usage box."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageError as exc:
+            raise _one_line(exc) from None
+
+
+class _Group(TyperGroup):
+    """As _Command, for a mistyped subcommand of `aibubble hw`."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except _UsageError as exc:
+            raise _one_line(exc) from None
+
+
 hw = typer.Typer(help="Query the hardware model: serving throughput, latency and cost.",
-                 no_args_is_help=True)
+                 no_args_is_help=True, cls=_Group)
 
 
 def register(app: typer.Typer) -> None:
     """Add `hw` (serve, batch, chips, models) and `demo` to the `aibubble` app."""
     app.add_typer(hw, name="hw")
-    app.command("demo")(demo)
+    app.command("demo", cls=_Command)(demo)
 
 
 def _closest(value: str, allowed: list[str] | tuple[str, ...]) -> str:
@@ -130,7 +166,7 @@ def _flag_message(msg: str, m: Any, c: Any, n_chips: int, input_len: int,
     return msg
 
 
-@hw.command("serve")
+@hw.command("serve", cls=_Command)
 def serve_cmd(
     model: Annotated[str, typer.Option(help="Model id (see `aibubble hw models`).")],
     chip: Annotated[str, typer.Option(help="Chip id (see `aibubble hw chips`).")],
@@ -308,7 +344,7 @@ def write_csv_atomic(frame: pl.DataFrame, out: Path) -> None:
         raise
 
 
-@hw.command("batch")
+@hw.command("batch", cls=_Command)
 def batch_cmd(
     in_csv: Annotated[Path, typer.Argument(help="CSV with columns model, chip, n_chips, "
                                            "precision, input_len, output_len [, concurrency]")],
@@ -370,13 +406,13 @@ def model_rows() -> dict[str, dict[str, Any]]:
             for mid, m in specs.models().items()}
 
 
-@hw.command("chips")
+@hw.command("chips", cls=_Command)
 def chips_cmd() -> None:
     """The chip catalog: peak compute, memory, interconnect, power, price, export class."""
     Console().print(_table("chips (hardware_models/catalog/chips.toml)", chip_rows()))
 
 
-@hw.command("models")
+@hw.command("models", cls=_Command)
 def models_cmd() -> None:
     """The model catalog: parameters, layers, MoE and attention kind."""
     Console().print(_table("models (hardware_models/catalog/models.toml)", model_rows()))

@@ -102,6 +102,22 @@ def test_bad_flag_value_exits_2_in_one_line(flag: str, bad: str, hint: str,
     assert flag in err and bad in err and hint in err
 
 
+@pytest.mark.parametrize(("args", "hint"), [
+    (["hw", "serve", "--model", "llama-3.1-8b", "--n-chips", "abc"], "--n-chips"),
+    (["hw", "serve", "--model", "llama-3.1-8b"], "Missing option '--chip'"),
+    ([*SERVE, "--n-chipz", "2"], "--n-chips"),
+    (["hw", "serv"], "serve"),
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str], hint: str,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Click's usage errors (bad type, missing or mistyped flag, mistyped command)."""
+    code, out, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error:"), err
+    assert hint in err
+
+
 def test_precision_the_chip_lacks_exits_2(monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     args = [a if a != "h100-sxm" else "a100-80gb-sxm" for a in SERVE]
