@@ -1,0 +1,267 @@
+"""Compute owners: hyperscalers (with an in-house lab), neoclouds, state-backed centres."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+
+from agents.provider import Provider
+
+if TYPE_CHECKING:
+    from world.model import ComputeEconomy
+
+
+class Hyperscaler(Provider, mesa.Agent):
+    """Owns chips in powered data centres; rents spare GPU-hours; a lab serves its own API.
+
+    Variants: "hyperscaler" (core cash flow, in-house lab, corporate venture arm),
+    "neocloud" (rents GPUs only, buys with GPU-backed debt under a DSCR covenant),
+    "state" (CN computing centre: subsidised, domestic/older chips, capped utilisation).
+
+    Args:
+        model: the economy.
+        region: "us" or "cn".
+        variant: "hyperscaler", "neocloud" or "state".
+        scale: relative size (core cash flow and initial fleet multiply by it).
+    """
+
+    def __init__(self, model: ComputeEconomy, region: str, variant: str, scale: float) -> None:
+        super().__init__(model)
+        self.kind = variant
+        self.region = region
+        self.variant = variant
+        self.scale = scale
+        self.alive = True
+        self.fleet: dict[str, int] = {}  # powered chips by class
+        self.unpowered: dict[str, int] = {}  # delivered, waiting for power
+        self.book_usd: dict[str, float] = {}  # book value by class (powered + unpowered)
+        self.power_mw = 0.0
+        self.construction: list[tuple[int, float]] = []  # (step ready, MW)
+        self.on_order_h100e = 0.0
+        self.demand_history: list[float] = []  # H100e used or wanted, per month
+        self.internal_use: dict[str, float] = {}
+        self.sold_chip_months = 0.0
+        self.rental_revenue_usd = 0.0
+        self.rental_history: list[float] = []
+        self.debt_usd = 0.0
+        self.debt_payment_usd = 0.0
+        self.covenant_breaches = 0
+        self.capex_usd = 0.0
+        self.valuation_usd = 0.0
+        self.has_lab = variant == "hyperscaler"
+        if self.has_lab:
+            self.init_provider(quality=25.0 + 0.2 * model.streams["setup"].standard_normal(), tier="large", markup=0.8)
+        self.training_budget_usd = 0.0
+        self.lab_serve_h100e = 0.0
+        self.lab_training_chips: dict[str, float] = {}
+        self.offered_chip_months = 0.0
+
+    # --- physical capacity -------------------------------------------------------------
+    def compute_h100e(self) -> float:
+        return sum(n * self.model.h100e(c) for c, n in self.fleet.items())
+
+    def mw_needed(self, fleet: dict[str, int]) -> float:
+        hp = self.model.p.hyperscalers
+        return sum(n * self.model.chip(c).tdp_w * hp.server_overhead * hp.pue for c, n in fleet.items()) / 1e6
+
+    def receive(self, chip_id: str, units: int, cost_usd: float) -> None:
+        """Chips delivered (bought new or in a fire sale): unpowered until there is room."""
+        self.unpowered[chip_id] = self.unpowered.get(chip_id, 0) + units
+        self.book_usd[chip_id] = self.book_usd.get(chip_id, 0.0) + cost_usd
+
+    def remove(self, chip_id: str, units: int) -> float:
+        """Take chips out (sold); returns the book value removed."""
+        have = self.fleet.get(chip_id, 0) + self.unpowered.get(chip_id, 0)
+        if have <= 0 or units <= 0:
+            return 0.0
+        units = min(units, have)
+        book = self.book_usd.get(chip_id, 0.0) * units / have
+        from_unpowered = min(units, self.unpowered.get(chip_id, 0))
+        self.unpowered[chip_id] = self.unpowered.get(chip_id, 0) - from_unpowered
+        self.fleet[chip_id] = self.fleet.get(chip_id, 0) - (units - from_unpowered)
+        self.book_usd[chip_id] -= book
+        return book
+
+    def power_up(self) -> None:
+        """Finished construction adds MW; waiting chips are powered while MW allow (newest first)."""
+        done = [mw for s, mw in self.construction if s <= self.model.steps]
+        self.construction = [(s, mw) for s, mw in self.construction if s > self.model.steps]
+        self.power_mw += sum(done)
+        hp = self.model.p.hyperscalers
+        spare_mw = self.power_mw - self.mw_needed(self.fleet)
+        for c in sorted(self.unpowered, key=lambda c: (-self.model.chip(c).launch_year, c)):
+            n = self.unpowered[c]
+            if n <= 0:
+                continue
+            per_chip = self.model.chip(c).tdp_w * hp.server_overhead * hp.pue / 1e6
+            k = min(n, int(spare_mw // per_chip)) if per_chip > 0 else n
+            if k > 0:
+                self.unpowered[c] -= k
+                self.fleet[c] = self.fleet.get(c, 0) + k
+                spare_mw -= k * per_chip
+
+    # --- capex ---------------------------------------------------------------------------
+    def forecast_h100e(self, horizon_months: int) -> float:
+        """Extrapolate recent demand growth over the build horizon (capped)."""
+        hp = self.model.p.hyperscalers
+        h = self.demand_history
+        if not h:
+            return self.compute_h100e()
+        w = min(hp.forecast_window_months, len(h) - 1)
+        now = h[-1]
+        if w <= 0 or h[-1 - w] <= 0:
+            return now
+        g = (now / h[-1 - w]) ** (12.0 / w) - 1.0
+        g = min(max(g, -0.5), hp.max_growth_per_year)
+        return now * (1.0 + g) ** (horizon_months / 12.0)
+
+    def capex_budget_usd(self) -> float:
+        """Money this owner can commit to chips and buildings this month."""
+        hp = self.model.p.hyperscalers
+        cash = max(self.model.ledger.usd(self.unique_id), 0.0)
+        if self.variant == "neocloud":
+            # equity share only: the lender funds the rest (GPU-backed debt, F41)
+            return cash * 0.5 / max(1 - hp.neocloud_ltv, 0.05)
+        if self.variant == "state":
+            return cash
+        return cash * hp.capex_share_of_cash / 6.0
+
+    def plan_capex(self) -> None:
+        """Order chips and start buildings for the demand forecast at the end of the lead time."""
+        hp = self.model.p.hyperscalers
+        horizon = hp.construction_lag_months + self.model.p.vendors.lead_time_months
+        if self.variant == "state":
+            target = self.compute_h100e() + self.model.ledger.usd(self.unique_id) / 25_000.0
+        else:
+            target = self.forecast_h100e(horizon) / 0.85  # assumption: plan for 85% utilisation
+        have = sum((self.fleet.get(c, 0) + self.unpowered.get(c, 0)) * self.model.h100e(c)
+                   for c in sorted(set(self.fleet) | set(self.unpowered)))
+        gap = target - have - self.on_order_h100e
+        budget = self.capex_budget_usd()
+        if gap > 0 and budget > 0:
+            chip_id, price = self.model.best_chip_offer(self.region, state=self.variant == "state")
+            if chip_id is not None:
+                units = int(min(gap / self.model.h100e(chip_id), budget / price))
+                if units > 0:
+                    self.model.order_chips(self, chip_id, units, price, priority=int(self.variant == "hyperscaler"))
+                    self.on_order_h100e += units * self.model.h100e(chip_id)
+        # buildings for everything owned or on order, ready after the construction lag
+        need_mw = self.mw_needed({**self.fleet}) + self.mw_needed(self.unpowered) \
+            + self.on_order_h100e * 700 * hp.server_overhead * hp.pue / 1e6
+        pipeline = self.power_mw + sum(mw for _, mw in self.construction)
+        if need_mw > pipeline:
+            mw = need_mw - pipeline
+            cost = mw * hp.construction_usd_per_mw
+            paid = self.model.ledger.transfer(self.unique_id, "construction", cost, "construction") / 100
+            self.capex_usd += paid
+            self.construction.append((self.model.steps + hp.construction_lag_months, mw))
+
+    # --- GPU-hour market -----------------------------------------------------------------
+    def reservation_usd(self, chip_id: str) -> float:
+        """Ask per chip-month: power plus a share of depreciation of the book value."""
+        hp, mp = self.model.p.hyperscalers, self.model.p.markets
+        n = self.fleet.get(chip_id, 0) + self.unpowered.get(chip_id, 0)
+        dep = self.book_usd.get(chip_id, 0.0) / max(n, 1) / (hp.depreciation_years * 12)
+        floor = mp.reservation_floor_share * (0.3 if self.covenant_breaches else 1.0)
+        return self.model.power_cost_chip_month(chip_id, self.region) + floor * dep
+
+    def plan_internal_use(self) -> dict[str, float]:
+        """Chips the own lab needs this month (serving plus training), newest classes first."""
+        if not self.has_lab:
+            return {}
+        need_h100e = self.lab_need_h100e()
+        use: dict[str, float] = {}
+        for c in sorted(self.fleet, key=lambda c: (-self.model.chip(c).launch_year, c)):
+            if need_h100e <= 0:
+                break
+            k = min(self.fleet[c], need_h100e / self.model.h100e(c))
+            if k > 0:
+                use[c] = k
+                need_h100e -= k * self.model.h100e(c)
+        return use
+
+    def lab_need_h100e(self) -> float:
+        """Serving for last month's demand plus 20%, and a training budget from cash flow."""
+        d = self.model.deployment(self.model_id, self.model.region_best_serving_chip(self.region))
+        per_chip = max(d.mtok_per_chip_month * self.model.p.markets.serving_utilisation, 1e-9)
+        serve = max(self.served_mtok + self.rationed_mtok, self.model.entry_demand_mtok(self) * 4) * 1.2 / per_chip
+        self.lab_serve_h100e = serve * self.model.h100e(self.model.region_best_serving_chip(self.region))
+        self.training_budget_usd = self.model.p.hyperscalers.core_cash_flow_usd_per_month * self.scale \
+            * 0.05 * self.model.sentiment_factor
+        train = self.training_budget_usd / max(self.model.gpu_price_h100e(self.region), 1.0)
+        return self.lab_serve_h100e + train
+
+    def spare(self, chip_id: str) -> float:
+        """Chip-months free for the market after the lab and long-term contracts."""
+        cap = self.fleet.get(chip_id, 0)
+        if self.variant == "state":
+            cap = cap * self.model.p.hyperscalers.state_utilisation_cap
+        return max(cap - self.internal_use.get(chip_id, 0.0) - self.model.contracted_out(self, chip_id), 0.0)
+
+    # --- accounts ------------------------------------------------------------------------
+    def settle(self) -> None:
+        """Core cash flow or subsidy in; power, staff, depreciation and debt service out."""
+        hp = self.model.p.hyperscalers
+        led = self.model.ledger
+        if self.variant == "hyperscaler":
+            flow = hp.core_cash_flow_usd_per_month * self.scale * (1 + hp.core_cash_growth_per_year) ** self.model.years
+            led.transfer("core_business", self.unique_id, flow, "core_cash_flow")
+        elif self.variant == "state":
+            led.transfer("government", self.unique_id, self.model.state_subsidy * self.scale, "state_subsidy")
+        power = sum(n * self.model.power_cost_chip_month(c, self.region) for c, n in self.fleet.items())
+        led.transfer(self.unique_id, "power", power, "power")
+        for c in list(self.book_usd):
+            self.book_usd[c] *= 1 - 1 / (hp.depreciation_years * 12)
+        self.rental_history.append(self.rental_revenue_usd)
+        if self.debt_usd > 0:
+            self.service_debt()
+
+    def borrow(self, usd: float) -> None:
+        """GPU-backed loan: cash from lenders, amortised over the term."""
+        hp = self.model.p.hyperscalers
+        self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
+        self.debt_usd += usd
+        r = (self.model.rate + hp.debt_rate_spread) / 12
+        n = hp.debt_term_months
+        self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
+
+    def service_debt(self) -> None:
+        """Pay interest and principal; count covenant breaches (rental income / debt service)."""
+        hp = self.model.p.hyperscalers
+        r = (self.model.rate + hp.debt_rate_spread) / 12
+        interest = self.debt_usd * r
+        pay = min(self.debt_payment_usd, self.debt_usd + interest)
+        self.model.ledger.transfer(self.unique_id, "lenders", pay, "debt_service")
+        self.debt_usd = max(self.debt_usd + interest - pay, 0.0)
+        if self.debt_usd <= 1.0:
+            self.debt_usd = self.debt_payment_usd = 0.0
+        income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
+        dscr = income / max(pay, 1.0)
+        self.covenant_breaches = self.covenant_breaches + 1 if dscr < hp.covenant_dscr else 0
+        if self.covenant_breaches > hp.covenant_grace_months:
+            self.model.log_event("covenant_breach", self, None, pay, f"dscr={dscr:.2f}")
+            self.model.fire_sale(self, share=0.25)
+            self.covenant_breaches = 1
+
+    def mark_valuation(self) -> None:
+        """Neoclouds: equity = multiple x rental revenue run-rate - debt (floored at $1m)."""
+        if self.variant != "neocloud":
+            return
+        arr = 12 * sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
+        ev = 0.5 * self.model.market_multiple * arr + self.model.ledger.usd(self.unique_id)
+        self.valuation_usd = float(max(ev - self.debt_usd, 1e6))
+
+    def insolvent(self) -> bool:
+        return self.model.ledger.usd(self.unique_id) < 0 and self.variant == "neocloud"
+
+    def h100e_total(self) -> float:
+        return self.compute_h100e() + sum(n * self.model.h100e(c) for c, n in self.unpowered.items())
+
+    @property
+    def revenue_usd(self) -> float:
+        return self.rental_revenue_usd + (self.token_revenue_usd if self.has_lab else 0.0)
+
+    def debt_ok(self) -> bool:
+        return math.isfinite(self.debt_usd) and self.debt_usd >= 0

@@ -1,0 +1,150 @@
+"""Model startups: frontier, efficiency-first, vertical and wrapper strategies."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import mesa
+
+from agents.provider import Provider
+
+if TYPE_CHECKING:
+    from world.model import ComputeEconomy
+
+# strategy -> (serving tier, markup over cost, staff multiple, training share multiple,
+#              quality at entry in log10 FLOPs, cash multiple). All assumptions: frontier labs
+# train big and price high; efficiency-first firms serve MoE cheaply; verticals win a
+# segment with a bonus; wrappers train nothing and sell thin products on small models.
+STRATEGIES = {
+    "frontier": ("large", 0.6, 3.0, 1.0, 25.0, None),
+    "efficiency": ("large", 0.2, 1.0, 0.6, 24.4, 1.0),
+    "vertical": ("mid", 0.8, 0.7, 0.3, 24.4, 0.5),
+    "wrapper": ("small", 0.5, 0.3, 0.0, 24.0, 0.2),
+}
+# segment bonus in logit utility units: verticals own enterprise, wrappers coding/chat UX
+SEGMENT_BONUS = {
+    "frontier": (0.0, 0.0, 0.0, 0.5),
+    "efficiency": (0.0, 0.0, 0.0, 0.0),
+    "vertical": (0.0, 1.5, 0.5, 0.0),
+    "wrapper": (0.8, 0.0, 1.0, 0.0),
+}
+
+
+class Startup(Provider, mesa.Agent):
+    """Raises rounds, rents GPU-hours, trains, serves and prices tokens; fails or is acquired.
+
+    Args:
+        model: the economy.
+        region: "us" or "cn".
+        strategy: one of STRATEGIES.
+        cash_usd: initial cash (paid in by founders' first investors).
+    """
+
+    kind = "startup"
+
+    def __init__(self, model: ComputeEconomy, region: str, strategy: str) -> None:
+        super().__init__(model)
+        self.region = region
+        self.strategy = strategy
+        tier, markup, staff, train, q0, _ = STRATEGIES[strategy]
+        rng = model.streams["startups"]
+        self.init_provider(quality=q0 + 0.3 * rng.standard_normal(), tier=tier, markup=markup)
+        self.bonus = SEGMENT_BONUS[strategy]
+        self.staff_usd = model.p.startups.staff_usd_per_month * staff * math.exp(0.3 * rng.standard_normal())
+        self.train_mult = train
+        self.alive = True
+        self.born_step = model.steps
+        self.exit_step: int | None = None
+        self.exit_kind = ""
+        self.stakes: dict[int, float] = {}  # investor id -> ownership fraction
+        self.last_post_usd = 0.0
+        self.last_round_step = -999
+        self.narrative_arr_usd = 0.0  # revenue run-rate investors were promised at the last round
+        self.valuation_usd = 1e6
+        self.revenue_history: list[float] = []
+        self.cost_history: list[float] = []
+        self.spend_usd = 0.0  # this month's compute spend
+        self.training_chips: dict[str, float] = {}
+        self.failed_rounds = 0
+
+    # --- compute -------------------------------------------------------------------------
+    def training_budget_usd(self) -> float:
+        """A share of cash per month, scaled by strategy and by how hot the market is."""
+        cash = max(self.model.ledger.usd(self.unique_id), 0.0)
+        if self.failed_rounds:
+            return 0.0
+        return cash * self.model.p.startups.training_share_of_cash * self.train_mult
+
+    def serving_need_chips(self, chip_id: str) -> float:
+        """Chips to serve last month's demand (served + rationed), grown 15% (assumption)."""
+        d = self.model.deployment(self.model_id, chip_id)
+        per_chip = d.mtok_per_chip_month * self.model.p.markets.serving_utilisation
+        if per_chip <= 0:
+            return 0.0
+        base = max(self.served_mtok + self.rationed_mtok, self.model.entry_demand_mtok(self))
+        return base * 1.15 / per_chip
+
+    def serving_bid_usd(self, chip_id: str) -> float:
+        """Most it pays per chip-month: the revenue a chip earns at its price, plus subsidy."""
+        d = self.model.deployment(self.model_id, chip_id)
+        rev = d.mtok_per_chip_month * self.model.p.markets.serving_utilisation * self.price_usd_per_mtok
+        return rev * (1.0 + self.subsidy())
+
+    def subsidy(self) -> float:
+        """Penetration pricing: funded firms with long runway sell below cost (price wars)."""
+        sp = self.model.p.startups
+        if not sp.penetration_pricing or self.strategy == "frontier":
+            return 0.0
+        runway = self.runway_months()
+        return sp.subsidy_depth * min(max((runway - sp.min_runway_months) / sp.target_runway_months, 0.0), 1.0)
+
+    # --- money ---------------------------------------------------------------------------
+    def burn_usd(self) -> float:
+        """Average monthly net outflow over the last three months (>= staff cost)."""
+        c = self.cost_history[-3:]
+        r = self.revenue_history[-3:]
+        net = (sum(c) - sum(r)) / max(len(c), 1)
+        return max(net, 0.25 * self.staff_usd, 1.0)
+
+    def runway_months(self) -> float:
+        return max(self.model.ledger.usd(self.unique_id), 0.0) / self.burn_usd()
+
+    def arr_usd(self) -> float:
+        r = self.revenue_history[-3:]
+        return 12 * sum(r) / max(len(r), 1)
+
+    def growth(self) -> float:
+        """Annualised revenue growth over six months, clipped to [-0.9, 10]."""
+        h = self.revenue_history
+        if len(h) < 7 or h[-7] <= 0:
+            return 0.0
+        return float(min(max((h[-1] / h[-7]) ** 2 - 1, -0.9), 10.0))
+
+    def forward_arr_usd(self) -> float:
+        """What investors price: run-rate grown one year, or the last round's narrative."""
+        return max(self.arr_usd() * (1 + max(self.growth(), 0.0)), self.narrative_arr_usd)
+
+    def wants_funding(self) -> bool:
+        return self.runway_months() < self.model.p.startups.min_runway_months
+
+    def funding_ask_usd(self) -> float:
+        return self.burn_usd() * self.model.p.startups.target_runway_months
+
+    def settle(self) -> None:
+        """Pay staff; record this month's revenue and costs; decay the narrative."""
+        if self.failed_rounds:
+            self.staff_usd *= 0.9  # cost cuts after a failed round (assumption: 10%/month)
+        self.model.ledger.transfer(self.unique_id, "staff", self.staff_usd, "staff")
+        self.revenue_history.append(self.token_revenue_usd)
+        self.cost_history.append(self.staff_usd + self.spend_usd)
+        self.narrative_arr_usd *= 0.97  # assumption: unmet promises fade ~30%/yr
+
+    def mark_valuation(self) -> None:
+        """Mark to the market multiple on forward revenue; never below cash, floor $1m."""
+        v = self.model.market_multiple * self.forward_arr_usd()
+        self.valuation_usd = float(max(v, self.model.ledger.usd(self.unique_id), 1e6))
+
+    def insolvent(self) -> bool:
+        cash = self.model.ledger.usd(self.unique_id)
+        return cash < 0 or (self.failed_rounds >= 3 and cash < self.burn_usd())

@@ -1,0 +1,237 @@
+"""Capital market: Brock-Hommes expectations, syndicated rounds, up/flat/down pricing.
+
+The sentiment state x is the log deviation of the market's EV/revenue multiple from its
+fundamental value. Two forecasting rules compete (Brock and Hommes 1998): fundamentalists
+expect reversion, x_f = v x_{t-1}; trend followers extrapolate, x_c = x_{t-1} + g (x_{t-1} - x_{t-2}).
+Each rule's fitness is minus its discounted squared forecast error; the share of trend
+followers is the logit exp(beta U_c) / (exp(beta U_f) + exp(beta U_c)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from world import setup
+from world.markets import gpu_hours
+
+if TYPE_CHECKING:
+    from world.model import ComputeEconomy
+
+
+@dataclass
+class CapitalState:
+    """The market-wide expectation state, advanced once a month."""
+
+    x: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    fitness_fund: float = 0.0
+    fitness_trend: float = 0.0
+    trend_share: float = 0.5
+    fundamental_forecast: float = 0.0
+    trend_forecast: float = 0.0
+
+
+def forecasts(x1: float, x2: float, reversion: float, trend: float) -> tuple[float, float]:
+    """(fundamentalist, trend-follower) forecasts of this month's deviation."""
+    return reversion * x1, x1 + trend * (x1 - x2)
+
+
+def trend_share(fitness_fund: float, fitness_trend: float, intensity: float, enabled: bool) -> float:
+    """Brock-Hommes discrete choice: logit of the two rules' fitness."""
+    if not enabled:
+        return 0.0
+    d = max(min(intensity * (fitness_trend - fitness_fund), 50.0), -50.0)
+    return 1.0 / (1.0 + math.exp(-d))
+
+
+def step(state: CapitalState, news: float, noise: float, reversion: float, trend: float,
+         intensity: float, memory: float, enabled: bool) -> CapitalState:
+    """Advance x one month: the market average forecast plus news (fundamentals) and noise.
+
+    Args:
+        news: log change of fundamentals the market learns this month (revenue surprise).
+        noise: a draw from the sentiment noise stream.
+    """
+    x1, x2 = state.x[-1], state.x[-2]
+    share = trend_share(state.fitness_fund, state.fitness_trend, intensity, enabled)
+    f_fund, f_trend = forecasts(x1, x2, reversion, trend)
+    x = (1 - share) * f_fund + share * f_trend + news + noise
+    x = float(np.clip(x, -3.0, 3.0))
+    # fitness: discounted negative squared error of each rule's forecast
+    fit_f = memory * state.fitness_fund - (1 - memory) * (x - f_fund) ** 2 * 100
+    fit_c = memory * state.fitness_trend - (1 - memory) * (x - f_trend) ** 2 * 100
+    nxt_f, nxt_c = forecasts(x, x1, reversion, trend)
+    return CapitalState(x=[x1, x], fitness_fund=fit_f, fitness_trend=fit_c,
+                        trend_share=trend_share(fit_f, fit_c, intensity, enabled),
+                        fundamental_forecast=nxt_f, trend_forecast=nxt_c)
+
+
+def lp_inflow(base_usd: float, rate: float, neutral_rate: float, rate_sensitivity: float,
+              trailing_return: float, return_sensitivity: float) -> float:
+    """LP commitments this month: fall with rates above neutral, chase trailing returns."""
+    f = math.exp(-rate_sensitivity * (rate - neutral_rate)) * max(1.0 + return_sensitivity * trailing_return, 0.0)
+    return base_usd * min(f, 5.0)
+
+
+def syndicate(ask_usd: float, quotes: np.ndarray, tickets: np.ndarray, ids: np.ndarray,
+              tolerance: float = 0.25) -> tuple[float, np.ndarray]:
+    """Price and fill a round.
+
+    The lead is the highest pre-money quote (lower id on ties); the round is priced at the
+    lead's quote; investors whose own quote is within `tolerance` below the lead's join,
+    in quote order, each up to its ticket, until the ask is filled.
+
+    Returns:
+        (pre-money valuation, amount per investor in input order); (nan, zeros) if none.
+    """
+    quotes, tickets = np.asarray(quotes, float), np.asarray(tickets, float)
+    fills = np.zeros(quotes.size)
+    if quotes.size == 0:
+        return math.nan, fills
+    order = np.lexsort((np.asarray(ids), -quotes))
+    pre = float(quotes[order[0]])
+    left = ask_usd
+    for k in order:
+        if quotes[k] < pre * (1 - tolerance) or left <= 0:
+            break
+        fills[k] = min(tickets[k], left)
+        left -= fills[k]
+    return pre, fills
+
+
+def round_kind(pre_money_usd: float, last_post_usd: float, band: float = 0.05) -> str:
+    """'first', 'up', 'flat' or 'down' against the last post-money valuation."""
+    if last_post_usd <= 0:
+        return "first"
+    r = pre_money_usd / last_post_usd
+    return "up" if r > 1 + band else "down" if r < 1 - band else "flat"
+
+
+def run(model: ComputeEconomy) -> None:
+    """The month's capital market: sentiment, LP inflows, rounds, circular deals, entry."""
+    ip = model.p.investors
+    _update_sentiment(model)
+    _lp_inflows(model)
+    for inv in model.investors:
+        inv.choose_rule()
+    seekers = [s for s in model.startups if s.alive and s.wants_funding()]
+    if seekers:
+        _rounds(model, seekers)
+    _entry(model)
+    model.month["trend_share"] = model.capital.trend_share if ip.trend_following else 0.0
+
+
+def _update_sentiment(model: ComputeEconomy) -> None:
+    """Fundamental multiple from aggregate revenue growth; x from Brock-Hommes plus news."""
+    ip = model.p.investors
+    rev = [row["ai_revenue_usd"] for row in model.model_rows]
+    g = 0.0
+    if len(rev) >= 13 and rev[-13] > 0:
+        g = float(np.clip(sum(rev[-3:]) / max(sum(rev[-15:-12]), 1.0) - 1.0, 0.0, 3.0))
+    model.fundamental_multiple = ip.fundamental_multiple * (1.0 + ip.growth_premium * g) / (1.0 + ip.growth_premium)
+    failures = sum(1 for e in model.events_log if e["step"] == model.t - 1 and e["kind"] in ("bankruptcy", "fire_sale"))
+    alive = max(len(model.startups_alive()), 1)
+    news = -0.5 * failures / alive  # assumption: each failure in 10% of the field costs 5% of sentiment
+    noise = ip.sentiment_noise_sd * model.streams["capital"].standard_normal()
+    model.capital = step(model.capital, news, noise, ip.reversion, ip.trend_strength,
+                         ip.switching_intensity, ip.fitness_memory, ip.trend_following)
+    x = model.capital.x[-1]
+    model.market_multiple = model.fundamental_multiple * math.exp(x)
+    model.sentiment_factor = float(np.clip(math.exp(x), 0.2, 3.0))
+
+
+def _lp_inflows(model: ComputeEconomy) -> None:
+    """LPs commit to VC funds with rates and trailing returns; better funds get more."""
+    ip, rp = model.p.investors, model.p.rates
+    vals = [row["valuation_index_usd"] for row in model.model_rows]
+    trailing = vals[-1] / vals[-13] - 1.0 if len(vals) >= 13 and vals[-13] > 0 else 0.0
+    total = lp_inflow(ip.lp_inflow_usd_per_month, model.rate, rp.neutral_rate, ip.lp_rate_sensitivity,
+                      float(np.clip(trailing, -1.0, 3.0)), ip.lp_return_sensitivity)
+    vcs = [i for i in model.investors if i.kind == "vc"]
+    w = np.array([max(i.nav_usd, 1.0) for i in vcs])
+    for inv, share in zip(vcs, w / w.sum()):
+        model.ledger.transfer("lps", inv.unique_id, total * share, "lp_inflow")
+    model.month["lp_inflow_usd"] = total
+
+
+def _rounds(model: ComputeEconomy, seekers: list) -> None:
+    """Investors pick deals (logit on score with herding), then each round is syndicated."""
+    ip = model.p.investors
+    rng = model.streams["capital"]
+    offers: dict[int, list[tuple[object, float, float]]] = {s.unique_id: [] for s in seekers}
+    for inv in model.investors:
+        budget = inv.budget_usd()
+        pool = [s for s in seekers if s.region == inv.region]
+        if budget <= 1e5 or not pool:
+            continue
+        if inv.kind == "corporate":
+            pool = [s for s in pool if s.strategy in ("frontier", "efficiency")] or pool
+        score = np.array([inv.score(s) for s in pool])
+        w = np.exp(score - score.max())
+        k = int(rng.choice(len(pool), p=w / w.sum()))
+        s = pool[k]
+        ask = s.funding_ask_usd()
+        share = ip.corporate_share_of_round if inv.kind == "corporate" else 0.5
+        offers[s.unique_id].append((inv, inv.quote(s), min(budget, ask * share)))
+    for s in seekers:
+        o = offers[s.unique_id]
+        ask = s.funding_ask_usd()
+        pre, fills = syndicate(ask, np.array([x[1] for x in o]), np.array([x[2] for x in o]),
+                               np.array([x[0].unique_id for x in o]))
+        raised = float(fills.sum())
+        if raised < 0.3 * ask:
+            s.failed_rounds += 1
+            model.log_event("round_failed", s, None, ask, f"offers={len(o)}")
+            continue
+        _close_round(model, s, pre, raised, [(x[0], f) for x, f in zip(o, fills) if f > 0])
+
+
+def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: list) -> None:
+    ip = model.p.investors
+    post = pre + raised
+    kind = round_kind(pre, s.last_post_usd)
+    for k in list(s.stakes):
+        s.stakes[k] *= pre / post
+    for inv, f in fills:
+        payer = inv.parent if inv.kind == "corporate" else inv
+        model.ledger.transfer(payer.unique_id, s.unique_id, f, "funding_round")
+        s.stakes[inv.unique_id] = s.stakes.get(inv.unique_id, 0.0) + f / post
+        inv.invested_usd += f
+        model.network.add_flow(inv.unique_id, s.unique_id, "equity", f, model.t)
+        if inv.kind == "corporate":
+            model.network.add_flow(payer.unique_id, inv.unique_id, "funding", f, model.t)
+            if ip.circular_deals:
+                _compute_commitment(model, s, inv.parent, f * ip.compute_commitment_share)
+    s.last_post_usd = post
+    s.last_round_step = model.t
+    s.failed_rounds = 0
+    s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
+    model.deals.append((model.t, s.unique_id))
+    model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + raised
+    lead = max(fills, key=lambda x: (x[1], -x[0].unique_id))[0]
+    model.log_event("funding_round", s, lead, raised, f"{kind} pre={pre:.4g} post={post:.4g}")
+
+
+def _compute_commitment(model: ComputeEconomy, s, owner, value_usd: float) -> None:
+    """The circular part of a strategic round: the startup reserves the investor's GPUs."""
+    mp = model.p.markets
+    classes = sorted(owner.fleet, key=lambda c: (-model.chip(c).launch_year, c))
+    if not classes or not owner.alive:
+        return
+    c = classes[0]
+    price = model.gpu_price.get((owner.region, c), owner.reservation_usd(c) * 2) * (1 - mp.contract_discount)
+    chips = value_usd / (mp.contract_months * price)
+    model.contracts.append(gpu_hours.Contract(owner, s, c, chips, price, model.t + mp.contract_months, True))
+    model.log_event("compute_contract", s, owner, value_usd, f"{chips:.0f} x {c} for {mp.contract_months} months (circular)")
+
+
+def _entry(model: ComputeEconomy) -> None:
+    """New startups arrive at a rate that rises with sentiment (Poisson)."""
+    sp = model.p.startups
+    rng = model.streams["entry"]
+    n = int(rng.poisson(sp.entry_per_month * model.sentiment_factor))
+    for _ in range(n):
+        setup.new_startup(model, "cn" if rng.random() < sp.cn_share else "us")

@@ -1,0 +1,138 @@
+"""Chip market: export rules, pricing under backlog, allocation of scarce supply.
+
+Pure functions over arrays; the vendors (agents/vendor.py) call them each month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from agents.hyperscaler import Hyperscaler
+    from agents.vendor import ChipVendor
+    from world.model import ComputeEconomy
+
+
+@dataclass
+class ChipOrder:
+    """An open order: units still to ship at the price quoted when it was placed."""
+
+    buyer: Hyperscaler
+    vendor: ChipVendor
+    chip_id: str
+    units: int
+    price_usd: float
+    priority: int
+    step: int
+
+
+def export_allowed(export_class: str, buyer_region: str, restricted: tuple[str, ...]) -> bool:
+    """Whether a buyer in `buyer_region` may take a chip of `export_class`.
+
+    Args:
+        export_class: the catalog's class: "unrestricted", "restricted-cn" or "domestic-cn".
+        buyer_region: "us" (the rest of the world) or "cn".
+        restricted: classes barred from CN buyers by the export controls now in force.
+
+    Domestic Chinese chips are sold in CN only (assumption: Huawei and Cambricon supply
+    their home market first and are themselves under US restrictions abroad).
+    """
+    if export_class == "domestic-cn":
+        return buyer_region == "cn"
+    if buyer_region == "cn":
+        return export_class not in restricted
+    return True
+
+
+def allocate(capacity: float, qty: np.ndarray, priority: np.ndarray, order_step: np.ndarray,
+             buyer_id: np.ndarray) -> np.ndarray:
+    """Fill orders from scarce capacity: contracts first, then older orders, larger, lower id.
+
+    Args:
+        capacity: units available this month.
+        qty: units ordered (still open) per order.
+        priority: 1 for long-term supply contracts / large buyers, 0 otherwise.
+        order_step: the month each order was placed (older first).
+        buyer_id: tie-break of last resort (lower id first).
+
+    Returns:
+        units filled per order (same order as the inputs); the sum never exceeds capacity.
+    """
+    qty = np.asarray(qty, dtype=float)
+    n = qty.size
+    filled = np.zeros(n)
+    if n == 0 or capacity <= 0:
+        return filled
+    # np.lexsort sorts by the last key first.
+    order = np.lexsort((np.asarray(buyer_id), -qty, np.asarray(order_step), -np.asarray(priority)))
+    before = np.cumsum(qty[order]) - qty[order]
+    filled[order] = np.clip(capacity - before, 0.0, qty[order])
+    return filled
+
+
+def run(model: ComputeEconomy) -> None:
+    """The month's chip market: capacity, orders, allocation, payment, deliveries."""
+    for v in model.vendors:
+        v.expand_capacity()
+    for o in model.owners:
+        if o.alive:
+            o.plan_capex()
+    still_open = []
+    for v in model.vendors:
+        book = [k for k in model.chip_orders if k.vendor is v]
+        # orders a buyer can no longer take (dead, or barred by new export controls) lapse
+        live = [k for k in book if k.buyer.alive and model.may_buy(k.chip_id, k.buyer.region)]
+        for k in book:
+            if k not in live:
+                k.buyer.on_order_h100e -= k.units * model.h100e(k.chip_id)
+        if not live:
+            v.backlog_h100e = 0.0
+            continue
+        h = np.array([model.h100e(k.chip_id) for k in live])
+        qty = np.array([k.units for k in live], dtype=float) * h
+        filled = allocate(v.capacity_h100e, qty,
+                          np.array([k.priority for k in live]), np.array([k.step for k in live]),
+                          np.array([k.buyer.unique_id for k in live]))
+        for k, f, hk in zip(live, filled, h):
+            units = int(f / hk + 1e-9)
+            if units > 0:
+                units = _pay_for(model, k, units)
+            if units > 0:
+                k.units -= units
+                k.buyer.on_order_h100e -= units * hk
+                model.deliveries.append((model.t + model.p.vendors.lead_time_months, k.buyer, k.chip_id,
+                                         units, units * k.price_usd))
+            if k.units > 0 and model.t - k.step < 12:  # assumption: orders lapse after a year
+                still_open.append(k)
+            else:
+                k.buyer.on_order_h100e -= k.units * hk
+        v.backlog_h100e = float(sum(k.units * model.h100e(k.chip_id) for k in still_open if k.vendor is v))
+    model.chip_orders = still_open
+    due = [d for d in model.deliveries if d[0] <= model.t]
+    model.deliveries = [d for d in model.deliveries if d[0] > model.t]
+    for _, buyer, chip_id, units, cost in due:
+        if buyer.alive:
+            buyer.receive(chip_id, units, cost)
+
+
+def _pay_for(model: ComputeEconomy, k, units: int) -> int:
+    """Buyer pays at shipment (neoclouds borrow their LTV share); returns units affordable."""
+    hp = model.p.hyperscalers
+    buyer = k.buyer
+    cash = model.ledger.usd(buyer.unique_id)
+    own_share = 1 - hp.neocloud_ltv if buyer.variant == "neocloud" else 1.0
+    units = min(units, int(max(cash, 0.0) / (k.price_usd * own_share))) if own_share > 0 else units
+    if units <= 0:
+        return 0
+    cost = units * k.price_usd
+    if buyer.variant == "neocloud":
+        buyer.borrow(cost * hp.neocloud_ltv)
+    model.ledger.transfer(buyer.unique_id, k.vendor.unique_id, cost, "chip_purchase")
+    model.ledger.transfer(k.vendor.unique_id, "fabs", cost * model.p.vendors.unit_cost_share, "chip_cogs")
+    model.network.add_flow(buyer.unique_id, k.vendor.unique_id, "chips", cost, model.t)
+    buyer.capex_usd += cost
+    k.vendor.revenue_usd += cost
+    return units

@@ -1,0 +1,259 @@
+"""GPU-hour market: a uniform-price call auction per (region, chip class), once a month.
+
+Quantities are chip-months (730 GPU-hours each); prices are USD per chip-month.
+Owners ask at least their reservation price (power plus a depreciation floor); renters
+bid what their token margins allow. Ties break on agent id, lower first (ABIDES style).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from agents.hyperscaler import Hyperscaler
+    from agents.startup import Startup
+    from world.model import ComputeEconomy
+
+HOURS_PER_MONTH = 730.0
+
+
+@dataclass
+class Contract:
+    """Reserved GPU capacity: `chips` of a class per month at a fixed price until `end`."""
+
+    owner: Hyperscaler
+    renter: Startup
+    chip_id: str
+    chips: float
+    price_usd: float  # per chip-month
+    end: int
+    circular: bool
+
+
+@dataclass(frozen=True)
+class Clearing:
+    """Result of one call auction."""
+
+    price: float  # USD per chip-month; the best ask (or bid) when nothing traded, nan if empty
+    volume: float  # chip-months traded
+    bid_fill: np.ndarray  # per bid, in input order
+    ask_fill: np.ndarray  # per ask, in input order
+    unmet_bid: float  # bid quantity left unfilled
+
+
+def clear(bid_qty: np.ndarray, bid_price: np.ndarray, bid_id: np.ndarray,
+          ask_qty: np.ndarray, ask_price: np.ndarray, ask_id: np.ndarray) -> Clearing:
+    """Match bids and asks; price in the middle of the clearing interval.
+
+    Bids are served from the highest price down, asks from the lowest up. The uniform
+    price is the midpoint of [max(last ask, next bid), min(last bid, next ask)]: under
+    shortage the marginal bid sets it, under glut the marginal ask.
+    """
+    bq, bp = np.asarray(bid_qty, float), np.asarray(bid_price, float)
+    aq, ap = np.asarray(ask_qty, float), np.asarray(ask_price, float)
+    bo = np.lexsort((np.asarray(bid_id), -bp))
+    ao = np.lexsort((np.asarray(ask_id), ap))
+    bid_fill, ask_fill = np.zeros(bq.size), np.zeros(aq.size)
+    i = j = 0
+    rb = bq[bo[0]] if bq.size else 0.0
+    ra = aq[ao[0]] if aq.size else 0.0
+    last_b = last_a = np.nan
+    volume = 0.0
+    while i < bq.size and j < aq.size and bp[bo[i]] >= ap[ao[j]]:
+        x = min(rb, ra)
+        bid_fill[bo[i]] += x
+        ask_fill[ao[j]] += x
+        volume += x
+        rb -= x
+        ra -= x
+        last_b, last_a = bp[bo[i]], ap[ao[j]]
+        if rb <= 1e-12:
+            i += 1
+            rb = bq[bo[i]] if i < bq.size else 0.0
+        if ra <= 1e-12:
+            j += 1
+            ra = aq[ao[j]] if j < aq.size else 0.0
+    next_b = bp[bo[i]] if i < bq.size else -np.inf
+    next_a = ap[ao[j]] if j < aq.size else np.inf
+    if volume > 0:
+        lo, hi = max(last_a, next_b), min(last_b, next_a)
+        price = 0.5 * (lo + hi)
+    elif aq.size:
+        price = float(ap[ao[0]])
+    elif bq.size:
+        price = float(bp[bo[0]])
+    else:
+        price = np.nan
+    return Clearing(float(price), float(volume), bid_fill, ask_fill, float(bq.sum() - volume))
+
+
+def reservation_price(power_usd_per_month: float, depreciation_usd_per_month: float, floor_share: float) -> float:
+    """An owner's ask per chip-month: power plus a share of depreciation (sunk under distress)."""
+    return power_usd_per_month + floor_share * depreciation_usd_per_month
+
+
+def run(model: ComputeEconomy) -> None:
+    """The month's GPU-hour market.
+
+    1. owners set aside chips for their own lab (internal priority under scarcity);
+    2. long-term contracts are served at their locked price;
+    3. renters bid for serving and training chip-months in the class that is cheapest for
+       them; owners ask for their spare chips; each (region, class) clears on its own.
+    """
+    mp, prio = model.p.markets, model.p.hyperscalers.internal_priority
+    owners = [o for o in model.owners if o.alive]
+    for o in owners:
+        o.internal_use = o.plan_internal_use() if prio else {}
+        o.sold_chip_months = 0.0
+        o.offered_chip_months = 0.0
+        o.rental_revenue_usd = 0.0
+    renters = [s for s in model.startups if s.alive]
+    for s in renters:
+        s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
+    _serve_contracts(model)
+
+    bids: dict[tuple[str, str], list[tuple[float, float, int, object, str]]] = {}
+    for s in renters:
+        _renter_bids(model, s, bids)
+    if not prio:
+        for o in owners:
+            if o.has_lab:
+                need = o.lab_need_h100e()
+                c = _cheapest_class(model, o.region, per="h100e")
+                if c is not None:
+                    price = 3.0 * model.gpu_price.get((o.region, c), _ask_guess(model, o.region, c))
+                    bids.setdefault((o.region, c), []).append((need / model.h100e(c), price, 2 * o.unique_id, o, "lab"))
+    asks: dict[tuple[str, str], list[tuple[float, float, int, object]]] = {}
+    for o in owners:
+        for c in sorted(o.fleet):
+            q = o.spare(c)
+            if q > 1e-9:
+                asks.setdefault((o.region, c), []).append((q, o.reservation_usd(c), o.unique_id, o))
+                o.offered_chip_months += q
+    vol_h, spend_h = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
+    unmet_h = {"us": 0.0, "cn": 0.0}
+    for key in sorted({**bids, **asks}):
+        region, c = key
+        b, a = bids.get(key, []), asks.get(key, [])
+        res = clear(np.array([x[0] for x in b]), np.array([x[1] for x in b]), np.array([x[2] for x in b]),
+                    np.array([x[0] for x in a]), np.array([x[1] for x in a]), np.array([x[2] for x in a]))
+        if not np.isnan(res.price):
+            model.gpu_price[key] = res.price
+        unmet_h[region] += res.unmet_bid * model.h100e(c)
+        for (q, _, _, owner), f in zip(a, res.ask_fill):
+            if f > 0:
+                owner.sold_chip_months += f
+                owner.rental_revenue_usd += f * res.price
+        for (q, _, _, who, purpose), f in zip(b, res.bid_fill):
+            if f <= 0:
+                continue
+            if purpose == "lab":
+                who.internal_use[c] = who.internal_use.get(c, 0.0) + f
+                continue
+            pool = who.serving_chips if purpose == "serve" else who.training_chips
+            pool[c] = pool.get(c, 0.0) + f
+            who.spend_usd += f * res.price
+            if purpose == "serve":
+                who.serving_cost_usd += f * res.price
+        _pay_spot(model, a, b, res, c)
+        vol_h[region] += res.volume * model.h100e(c)
+        spend_h[region] += res.volume * res.price
+    for region in ("us", "cn"):
+        if vol_h[region] > 0:
+            idx = spend_h[region] / vol_h[region]
+            model.month[f"gpu_price_h100e_{region}"] = idx
+            model._last_gpu_index[region] = idx
+        model.month[f"gpu_unmet_h100e_{region}"] = unmet_h[region]
+        model.month[f"gpu_volume_h100e_{region}"] = vol_h[region]
+    _record_owner_demand(model, owners, unmet_h)
+
+
+def _ask_guess(model: ComputeEconomy, region: str, c: str) -> float:
+    return model.power_cost_chip_month(c, region) + model.chip(c).price_usd / 60.0
+
+
+def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str | None = None) -> str | None:
+    """Class with the lowest last price per H100e (training) or per Mtok (serving)."""
+    best, best_cost = None, np.inf
+    classes = sorted({c: 0 for o in model.owners if o.alive and o.region == region for c in o.fleet if o.fleet[c] > 0})
+    for c in classes:
+        price = model.gpu_price.get((region, c), _ask_guess(model, region, c))
+        if per == "h100e":
+            unit = model.h100e(c)
+        else:
+            unit = model.deployment(model_id, c).mtok_per_chip_month
+        if unit <= 0:
+            continue
+        cost = price / unit
+        if cost < best_cost:
+            best, best_cost = c, cost
+    return best
+
+
+def _renter_bids(model: ComputeEconomy, s, bids: dict) -> None:
+    """A startup's bids: serving chips in its cheapest class per Mtok, training per H100e."""
+    c = _cheapest_class(model, s.region, per="mtok", model_id=s.model_id)
+    if c is not None:
+        need = s.serving_need_chips(c) - s.serving_chips.get(c, 0.0)
+        if need > 1e-6:
+            bids.setdefault((s.region, c), []).append((need, s.serving_bid_usd(c), 2 * s.unique_id, s, "serve"))
+    budget = s.training_budget_usd()
+    if budget > 0:
+        ct = _cheapest_class(model, s.region, per="h100e")
+        if ct is not None:
+            ref = model.gpu_price.get((s.region, ct), _ask_guess(model, s.region, ct))
+            cap = ref * (1.0 + model.sentiment_factor)  # hot markets pay up for training slots
+            bids.setdefault((s.region, ct), []).append((budget / ref, cap, 2 * s.unique_id + 1, s, "train"))
+
+
+def _serve_contracts(model: ComputeEconomy) -> None:
+    """Reserved capacity first, at the locked price; expired contracts drop."""
+    keep = []
+    for k in model.contracts:
+        if k.end < model.t or not k.owner.alive or not k.renter.alive:
+            continue
+        keep.append(k)
+        have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0), 0.0)
+        q = min(k.chips, have)
+        if q <= 0:
+            continue
+        pay = q * k.price_usd
+        model.ledger.transfer(k.renter.unique_id, k.owner.unique_id, pay, "gpu_contract")
+        model.network.add_flow(k.renter.unique_id, k.owner.unique_id, "compute", pay, model.t)
+        k.owner.sold_chip_months += q
+        k.owner.offered_chip_months += q
+        k.owner.rental_revenue_usd += pay
+        k.renter.serving_chips[k.chip_id] = k.renter.serving_chips.get(k.chip_id, 0.0) + q
+        k.renter.serving_cost_usd += pay
+        k.renter.spend_usd += pay
+    model.contracts = keep
+
+
+def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
+    """Money follows the fills: each renter's bill is split over sellers pro rata to fills."""
+    if res.volume <= 0:
+        return
+    sellers = [(owner, f) for (_, _, _, owner), f in zip(asks, res.ask_fill) if f > 0]
+    for (_, _, _, who, purpose), f in zip(bids, res.bid_fill):
+        if f <= 0:
+            continue
+        bill = f * res.price
+        for owner, g in sellers:
+            amount = bill * g / res.volume
+            if owner is who:
+                continue
+            model.ledger.transfer(who.unique_id, owner.unique_id, amount, "gpu_spot")
+            model.network.add_flow(who.unique_id, owner.unique_id, "compute", amount, model.t)
+
+
+def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> None:
+    """Each owner's demand signal for capex: own use + rented + its share of unmet bids."""
+    tot = {r: sum(o.compute_h100e() for o in owners if o.region == r) for r in ("us", "cn")}
+    for o in owners:
+        used = sum(n * model.h100e(c) for c, n in o.internal_use.items())
+        sold = o.sold_chip_months * (o.compute_h100e() / max(sum(o.fleet.values()), 1))
+        share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
+        o.demand_history.append(used + sold + share * unmet_h[o.region])

@@ -1,0 +1,258 @@
+"""The economy's parameter schema: every knob a scenario or `--set` may turn.
+
+Each default names the stylized fact it comes from (ids of ../shared/data/stylized_facts.csv)
+or says "assumption:" with the reasoning. Switches that remove one behaviour (for the
+mechanism ablations of issue 4) are booleans or zero-able lags in their section.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+YearMonth = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class RunParams(_Section):
+    start: YearMonth = "2023-01"  # DESIGN.md: the world starts 2023-01
+    months: int = Field(96, ge=1, le=600)  # DESIGN.md: 2023-01 .. 2030-12
+
+
+class Segment(_Section):
+    """One demand segment: Bass adoption of users, tokens per user, logit tastes."""
+
+    users_max_m: float = Field(gt=0, le=1e5)  # potential users (millions)
+    users_2023_share: float = Field(gt=0, lt=1)  # share adopted at the start
+    bass_p: float = Field(ge=0, le=1)  # innovation coefficient per year
+    bass_q: float = Field(ge=0, le=5)  # imitation coefficient per year
+    mtok_per_user_month: float = Field(gt=0, le=1e6)  # paid tokens per user per month, 2023
+    tokens_growth_per_year: float = Field(ge=0, le=100)  # growth of tokens per user (agentic use)
+    elasticity: float = Field(ge=0, le=5)  # own-price elasticity of segment volume
+    quality_min: float = Field(ge=0, le=40)  # providers below this capability get no share
+    quality_weight: float = Field(ge=0, le=50)  # logit weight per decade of training compute
+    price_weight: float = Field(ge=0, le=20)  # logit weight per log-price unit
+    latency_weight: float = Field(ge=0, le=10)  # logit weight per 100 ms time-per-output-token
+    cn_share: float = Field(ge=0, le=1)  # share of the segment's users in the CN region
+
+
+class DemandParams(_Section):
+    # Bass adoption: F11 (organisations using AI 55% in 2023 -> 78% in 2024).
+    # Jevons: S09 with S08 implies elasticity > 1 (illustrative 1.19); per-segment values
+    # are assumptions spread around it (enterprise least elastic, coding agents most).
+    # Volumes are set so that 2023 AI revenue is a few $bn a year (F20: OpenAI ~$1bn 2023).
+    chat: Segment = Segment(
+        users_max_m=1500, users_2023_share=0.1, bass_p=0.03, bass_q=0.9,
+        mtok_per_user_month=0.02, tokens_growth_per_year=0.6, elasticity=1.2,
+        quality_min=24.0, quality_weight=2.5, price_weight=1.2, latency_weight=0.5, cn_share=0.3,
+    )
+    enterprise: Segment = Segment(
+        users_max_m=300, users_2023_share=0.15, bass_p=0.03, bass_q=0.8,
+        mtok_per_user_month=0.3, tokens_growth_per_year=1.0, elasticity=1.05,
+        quality_min=24.5, quality_weight=3.0, price_weight=1.0, latency_weight=0.3, cn_share=0.25,
+    )
+    coding: Segment = Segment(
+        users_max_m=40, users_2023_share=0.05, bass_p=0.02, bass_q=1.2,
+        mtok_per_user_month=1.0, tokens_growth_per_year=3.0, elasticity=1.4,
+        quality_min=25.0, quality_weight=4.0, price_weight=1.0, latency_weight=1.0, cn_share=0.2,
+    )
+    multimodal: Segment = Segment(
+        users_max_m=400, users_2023_share=0.02, bass_p=0.02, bass_q=0.7,
+        mtok_per_user_month=0.1, tokens_growth_per_year=1.0, elasticity=1.3,
+        quality_min=24.5, quality_weight=2.0, price_weight=1.3, latency_weight=0.5, cn_share=0.3,
+    )
+    noise_sd: float = Field(0.05, ge=0, le=1)  # assumption: month-to-month demand noise (log sd)
+    spill_share: float = Field(0.7, ge=0, le=1)  # assumption: rationed users who try another provider
+    spill_rounds: int = Field(3, ge=0, le=10)  # assumption: rounds of spill-over per month
+    reference_price_usd_per_mtok: float = Field(20.0, gt=0)  # F06: GPT-3.5-level price 2022-11
+
+
+class InvestorParams(_Section):
+    n_vc: int = Field(20, ge=1, le=100_000)  # assumption: tens of active AI VC funds
+    lp_inflow_usd_per_month: float = Field(6e9, ge=0)  # F24: ~$86bn AI VC in 2023 ~ $7bn/month
+    lp_rate_sensitivity: float = Field(8.0, ge=0, le=100)  # assumption: inflows fall ~8%/pp of rates
+    lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns
+    deploy_share_per_month: float = Field(0.12, ge=0, le=1)  # assumption: funds deploy over ~8 months
+    fundamental_multiple: float = Field(12.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
+    growth_premium: float = Field(1.0, ge=0, le=10)  # assumption: multiple rises with revenue growth
+    trend_following: bool = True  # ablation switch: False removes trend-chasing investors
+    trend_strength: float = Field(1.25, ge=0, le=5)  # Brock-Hommes trend coefficient g (assumption)
+    reversion: float = Field(0.7, ge=0, le=1)  # fundamentalist expected reversion per month (assumption)
+    switching_intensity: float = Field(3.0, ge=0, le=100)  # Brock-Hommes beta (assumption)
+    fitness_memory: float = Field(0.7, ge=0, lt=1)  # weight on past forecast fitness (assumption)
+    sentiment_noise_sd: float = Field(0.06, ge=0, le=1)  # assumption: news shocks to sentiment
+    herding: float = Field(1.0, ge=0, le=10)  # logit weight on peers' recent deals in the same startup
+    writedown_threshold: float = Field(0.3, ge=0, le=1)  # marks this far below last round are written down
+    corporate_arms: bool = True  # hyperscalers' corporate venture arms invest
+    corporate_share_of_round: float = Field(0.5, ge=0, le=1)  # assumption: strategic leads take half
+    circular_deals: bool = True  # corporate money must come back as compute purchases
+    compute_commitment_share: float = Field(0.7, ge=0, le=1)  # assumption: share of a strategic round spent on the investor's cloud
+
+
+class HyperscalerParams(_Section):
+    n_us: int = Field(4, ge=0, le=10_000)  # F12: big-4 US hyperscalers
+    n_cn: int = Field(2, ge=0, le=10_000)  # assumption: Chinese cloud majors
+    n_neocloud: int = Field(3, ge=0, le=10_000)  # F41: CoreWeave, Lambda, Fluidstack...
+    n_state: int = Field(2, ge=0, le=10_000)  # S10/S11: state-backed computing centres (CN)
+    construction_lag_months: int = Field(18, ge=0, le=84)  # S04/F35: 12 -> 24 months build
+    forecast_window_months: int = Field(6, ge=1, le=36)  # assumption: trailing window for trend extrapolation
+    max_growth_per_year: float = Field(3.0, ge=0, le=20)  # assumption: cap on extrapolated growth
+    core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # F13: ~$126bn/yr big-5 capex 2023, funded by core cash
+    core_cash_growth_per_year: float = Field(0.12, ge=-0.5, le=2)  # assumption: cloud/ads growth
+    capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
+    internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
+    initial_h100e: float = Field(60_000, ge=0)  # F19: ~50-150k H100s per big buyer 2023
+    neocloud_initial_h100e: float = Field(15_000, ge=0)  # F19: CoreWeave ~40k
+    neocloud_ltv: float = Field(0.7, ge=0, le=0.95)  # F41: GPU-collateralised debt; LTV assumption
+    debt_rate_spread: float = Field(0.06, ge=0, le=0.5)  # assumption: GPU-backed loans ~ rate + 6pp
+    debt_term_months: int = Field(48, ge=6, le=240)  # assumption: 4-year amortisation
+    covenant_dscr: float = Field(1.2, ge=0, le=10)  # assumption: min rental income / debt service
+    covenant_grace_months: int = Field(3, ge=0, le=24)  # breaches tolerated before forced sales
+    state_subsidy_usd_per_month: float = Field(3e8, ge=0)  # assumption: provincial compute subsidies
+    state_utilisation_cap: float = Field(0.5, ge=0, le=1)  # S10: lighting rate < 50%
+    power_usd_per_kwh: float = Field(0.08, gt=0, le=2)  # assumption: US industrial power
+    pue: float = Field(1.3, ge=1, le=3)  # assumption: modern data-centre PUE
+    server_overhead: float = Field(1.6, ge=1, le=4)  # assumption: server power / GPU TDP
+    depreciation_years: float = Field(5.0, gt=0, le=15)  # assumption: hyperscaler server lives 5-6 years
+    construction_usd_per_mw: float = Field(1.0e7, ge=0)  # assumption: ~$10m/MW shell and power
+
+
+class StartupParams(_Section):
+    n: int = Field(30, ge=1, le=100_000)  # assumption: tens of model startups (S02: ~120 in CN alone)
+    cn_share: float = Field(0.35, ge=0, le=1)  # S02: many Chinese foundation-model startups
+    share_frontier: float = Field(0.2, ge=0)  # assumption: strategy mix weights
+    share_efficiency: float = Field(0.2, ge=0)
+    share_vertical: float = Field(0.3, ge=0)
+    share_wrapper: float = Field(0.3, ge=0)
+    initial_cash_usd: float = Field(3e8, gt=0)  # assumption: median seed-to-B AI lab cash 2023
+    frontier_cash_multiple: float = Field(10.0, ge=1)  # F20/F21: frontier labs hold ~10x more
+    staff_usd_per_month: float = Field(4e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; small labs ~$50m/yr
+    training_share_of_cash: float = Field(0.04, ge=0, le=1)  # F21: training ~ 3bn of ~9bn costs; per month
+    min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
+    target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
+    penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
+    subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
+    markup: float = Field(0.6, ge=0, le=10)  # assumption: target gross margin markup over cost
+    price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
+    efficient_adoption: bool = True  # ablation switch: firms adopt MoE architectures
+    adoption_lag_months: int = Field(6, ge=0, le=60)  # assumption: followers adopt MoE 6 months later
+    entry_per_month: float = Field(0.3, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment
+    acquisition_appetite: float = Field(0.5, ge=0, le=1)  # assumption: chance a distressed firm finds a buyer
+
+
+class VendorParams(_Section):
+    nvidia_units_per_month: float = Field(100_000, gt=0)  # F19: ~300k H100 per quarter in 2023
+    other_units_per_month: float = Field(15_000, gt=0)  # assumption: AMD / Huawei / Cambricon volumes
+    capacity_growth_per_year: float = Field(0.8, ge=0, le=10)  # F17/F18: DC revenue 2-3x per year
+    expansion_lag_months: int = Field(12, ge=0, le=60)  # assumption: CoWoS/HBM lines take ~a year
+    lead_time_months: int = Field(3, ge=0, le=24)  # F19: server lead times 36-52 weeks at the peak
+    backlog_price_elasticity: float = Field(0.15, ge=0, le=5)  # S14: +15-20% server prices under shortage
+    unit_cost_share: float = Field(0.3, ge=0, le=1)  # F18: ~70-78% gross margin
+
+
+class MarketParams(_Section):
+    contract_months: int = Field(12, ge=1, le=120)  # assumption: typical reserved-capacity term
+    contract_share: float = Field(0.5, ge=0, le=1)  # assumption: share of steady needs under contract
+    contract_discount: float = Field(0.1, ge=0, le=0.9)  # assumption: reserved vs on-demand discount
+    reservation_floor_share: float = Field(0.5, ge=0, le=2)  # share of depreciation in owners' ask
+    fire_sale_discount: float = Field(0.5, ge=0, le=0.99)  # assumption: distressed GPUs sold at half
+    serving_utilisation: float = Field(0.5, gt=0, le=1)  # assumption: average over diurnal peaks
+    input_len: int = Field(2000, ge=1, le=200_000)  # assumption: standard request mix
+    output_len: int = Field(400, ge=1, le=100_000)
+    algorithmic_progress_per_year: float = Field(3.0, ge=1, le=20)  # assumption: Epoch ~3x/yr effective compute
+    mfu: float = Field(0.35, gt=0, le=1)  # assumption: training MFU
+    index_quality: float = Field(25.0, ge=0, le=40)  # assumption: GPT-4 class (~2e25 FLOP) fixes the constant-capability index
+
+
+class RateParams(_Section):
+    base_rate: float = Field(0.05, ge=-0.05, le=0.5)  # assumption: 2023 policy rate ~5%
+    neutral_rate: float = Field(0.03, ge=-0.05, le=0.5)  # assumption: rate at which LP flows are neutral
+
+
+class PolicyParams(_Section):
+    export_controls: bool = True  # ablation switch: False ignores every export-control event
+
+
+class ExportControlsEvent(_Section):
+    """Export rules from this month on: classes and named chips barred to CN buyers."""
+
+    kind: Literal["export_controls"]
+    date: YearMonth
+    restricted: tuple[Literal["restricted-cn", "unrestricted"], ...] = ("restricted-cn",)
+    chips: tuple[str, ...] = ()  # catalog chip ids barred on top of the classes
+    detail: str = ""
+
+
+class RateChangeEvent(_Section):
+    kind: Literal["rate_change"]
+    date: YearMonth
+    rate: float = Field(ge=-0.05, le=0.5)
+    detail: str = ""
+
+
+class ArchitectureEvent(_Section):
+    """A model architecture becomes available to adopters (efficiency shocks are these)."""
+
+    kind: Literal["architecture"]
+    date: YearMonth
+    model_id: str
+    tier: Literal["small", "mid", "large"] = "large"
+    detail: str = ""
+
+
+class DemandShockEvent(_Section):
+    kind: Literal["demand_shock"]
+    date: YearMonth
+    segment: Literal["chat", "enterprise", "coding", "multimodal"]
+    tokens_multiplier: float = Field(gt=0, le=1000)
+    detail: str = ""
+
+
+class SubsidyEvent(_Section):
+    kind: Literal["subsidy"]
+    date: YearMonth
+    usd_per_month: float = Field(ge=0)
+    detail: str = ""
+
+
+Event = Annotated[
+    Union[ExportControlsEvent, RateChangeEvent, ArchitectureEvent, DemandShockEvent, SubsidyEvent],
+    Field(discriminator="kind"),
+]
+
+
+class Architecture(_Section):
+    """A servable model from the hardware catalog and the month it becomes available."""
+
+    model_id: str
+    available: YearMonth
+    tier: Literal["small", "mid", "large"]
+
+
+class EconomyParams(_Section):
+    run: RunParams = RunParams()
+    demand: DemandParams = DemandParams()
+    investors: InvestorParams = InvestorParams()
+    hyperscalers: HyperscalerParams = HyperscalerParams()
+    startups: StartupParams = StartupParams()
+    vendors: VendorParams = VendorParams()
+    markets: MarketParams = MarketParams()
+    rates: RateParams = RateParams()
+    policy: PolicyParams = PolicyParams()
+    # Catalog ids of the hardware model with their release months (model_specs.csv). The
+    # 2023 tiers use stand-ins (assumption): Llama-2-7B for small GPT-3.5-class models,
+    # Llama-2-70B for mid-size ones, dense Llama-3.1-405B for GPT-4-class frontier models
+    # (GPT-4's architecture is undisclosed).
+    architectures: tuple[Architecture, ...] = (
+        Architecture(model_id="llama-2-7b", available="2023-01", tier="small"),
+        Architecture(model_id="llama-2-70b", available="2023-01", tier="mid"),
+        Architecture(model_id="llama-3.1-405b", available="2023-01", tier="large"),
+        Architecture(model_id="mixtral-8x7b", available="2023-12", tier="mid"),
+        Architecture(model_id="deepseek-v3", available="2024-12", tier="large"),
+        Architecture(model_id="qwen3-235b-a22b", available="2025-04", tier="large"),
+    )
+    events: tuple[Event, ...] = ()

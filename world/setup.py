@@ -1,0 +1,127 @@
+"""The initial population: vendors from the catalog, owners, startups and investors.
+
+Sizes and spreads are drawn from the model's "setup" and "startups" streams, so one seed
+gives one world; counts come from the parameters (the benchmark scales them 10x, 100x).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from agents.hyperscaler import Hyperscaler
+from agents.investor import Investor
+from agents.startup import STRATEGIES, Startup
+from agents.vendor import ChipVendor
+from hardware_models import specs
+
+if TYPE_CHECKING:
+    from world.model import ComputeEconomy
+
+# Initial fleets by (variant, region): chip mix in H100e shares. Assumptions from F19
+# (2023 buyers held A100s and first H100s; Chinese clouds A100/H800 and Ascend; state
+# centres domestic chips).
+INITIAL_MIX = {
+    ("hyperscaler", "us"): {"h100-sxm": 0.4, "a100-80gb-sxm": 0.6},
+    ("hyperscaler", "cn"): {"a100-80gb-sxm": 0.6, "ascend-910b": 0.4},
+    ("neocloud", "us"): {"h100-sxm": 0.5, "a100-80gb-sxm": 0.5},
+    ("neocloud", "cn"): {"a100-80gb-sxm": 1.0},
+    ("state", "cn"): {"ascend-910b": 0.5, "mlu370-x8": 0.5},
+    ("state", "us"): {"a100-80gb-sxm": 1.0},
+}
+
+
+def populate(model: ComputeEconomy) -> None:
+    """Create every agent, open its ledger account and graph node, give it its start."""
+    p = model.p
+    rng = model.streams["setup"]
+    by_vendor: dict[str, list[str]] = {}
+    for cid in sorted(specs.chips()):
+        by_vendor.setdefault(specs.get_chip(cid).vendor, []).append(cid)
+    for name in sorted(by_vendor):
+        cap = p.vendors.nvidia_units_per_month if name == "NVIDIA" else p.vendors.other_units_per_month
+        _add(model, model.vendors, ChipVendor(model, name, by_vendor[name], cap))
+
+    plan = ([("hyperscaler", "us")] * p.hyperscalers.n_us + [("hyperscaler", "cn")] * p.hyperscalers.n_cn
+            + [("neocloud", "us")] * p.hyperscalers.n_neocloud + [("state", "cn")] * p.hyperscalers.n_state)
+    for variant, region in plan:
+        scale = math.exp(0.3 * rng.standard_normal()) * (0.4 if region == "cn" else 1.0)
+        o = _add(model, model.owners, Hyperscaler(model, region, variant, scale))
+        _endow_owner(model, o)
+
+    for _ in range(p.investors.n_vc):
+        inv = _add(model, model.investors, Investor(model, "vc"))
+        model.ledger.transfer("lps", inv.unique_id,
+                              p.investors.lp_inflow_usd_per_month * 12 / p.investors.n_vc * math.exp(0.5 * rng.standard_normal()),
+                              "lp_commitment")
+    for o in list(model.owners):
+        if o.variant == "hyperscaler":
+            arm = _add(model, model.investors, Investor(model, "corporate", parent=o))
+            model.network.add_flow(o.unique_id, arm.unique_id, "parent", 0.0, 0)
+
+    srng = model.streams["startups"]
+    for _ in range(p.startups.n):
+        region = "cn" if srng.random() < p.startups.cn_share else "us"
+        new_startup(model, region)
+
+
+def strategy_draw(model: ComputeEconomy) -> str:
+    sp = model.p.startups
+    w = [sp.share_frontier, sp.share_efficiency, sp.share_vertical, sp.share_wrapper]
+    tot = sum(w)
+    probs = [x / tot for x in w] if tot > 0 else [0.25] * 4
+    return str(model.streams["startups"].choice(list(STRATEGIES), p=probs))
+
+
+def new_startup(model: ComputeEconomy, region: str) -> Startup | None:
+    """A startup with a seed round from one or two investors of its region (if any can pay)."""
+    s = _add(model, model.startups, Startup(model, region, strategy_draw(model)))
+    srng = model.streams["startups"]
+    mult = model.p.startups.frontier_cash_multiple if s.strategy == "frontier" else STRATEGIES[s.strategy][5]
+    cash = model.p.startups.initial_cash_usd * mult * math.exp(0.5 * srng.standard_normal())
+    vcs = [i for i in model.investors if i.kind == "vc" and i.region == region] or \
+        [i for i in model.investors if i.kind == "vc"]
+    lead = vcs[int(srng.integers(len(vcs)))] if vcs else None
+    paid = 0.0
+    if lead is not None:
+        paid = model.ledger.transfer(lead.unique_id, s.unique_id, min(cash, max(model.ledger.usd(lead.unique_id), 0.0)),
+                                     "seed_round") / 100
+    if paid <= 0:
+        model.ledger.transfer("founders", s.unique_id, cash, "founder_capital")
+        paid = cash
+    post = paid / 0.3  # assumption: the first institutional round buys ~30%
+    if lead is not None and paid > 0:
+        s.stakes[lead.unique_id] = 0.3
+        model.network.add_flow(lead.unique_id, s.unique_id, "equity", paid, model.t)
+        lead.invested_usd += paid
+    s.last_post_usd = post
+    s.narrative_arr_usd = post / model.market_multiple
+    s.valuation_usd = post
+    s.last_round_step = model.t
+    model.log_event("entry", s, lead, paid, s.strategy)
+    return s
+
+
+def _add(model: ComputeEconomy, bucket: list, agent):
+    bucket.append(agent)
+    model.ledger.open(agent.unique_id)
+    model.network.add_node(agent.unique_id, agent.kind)
+    return agent
+
+
+def _endow_owner(model: ComputeEconomy, o: Hyperscaler) -> None:
+    hp = model.p.hyperscalers
+    h100e = {"hyperscaler": hp.initial_h100e, "neocloud": hp.neocloud_initial_h100e,
+             "state": hp.initial_h100e * 0.2}[o.variant] * o.scale
+    for chip_id, share in INITIAL_MIX[(o.variant, o.region)].items():
+        units = int(h100e * share / model.h100e(chip_id))
+        cost = units * specs.get_chip(chip_id).price_usd * 0.8  # assumption: bought 2021-22, 20% depreciated
+        o.receive(chip_id, units, cost)
+    o.power_mw = o.mw_needed(o.unpowered) * 1.1
+    o.power_up()
+    if o.variant == "hyperscaler":
+        model.ledger.transfer("core_business", o.unique_id, hp.core_cash_flow_usd_per_month * o.scale * 6, "opening_cash")
+    elif o.variant == "neocloud":
+        model.ledger.transfer("lps", o.unique_id, 1e9 * o.scale, "opening_equity")
+    else:
+        model.ledger.transfer("government", o.unique_id, model.state_subsidy * o.scale * 3, "opening_subsidy")
