@@ -2,8 +2,10 @@
 
 Peaks are datasheet numbers; real kernels reach a fraction of them. The factors are:
 achieved fraction of HBM bandwidth in decode (``bw_eff``), achieved fraction of peak
-tensor throughput in large matrix products (``mfu``), a fixed per-step overhead (``step_ms``:
-scheduling, sampling, kernel launches) and a per-collective latency (``collective_us``).
+tensor throughput in large matrix products (``mfu``), a fixed time per layer per step
+(``layer_us``: kernel launches, synchronisation, small unfused kernels such as norms,
+rotary embeddings and routing), a host-side cost per sequence per step (``seq_us``:
+scheduling, sampling, detokenising) and a per-collective latency (``collective_us``).
 ``bw_eff`` and ``mfu`` may differ per chip generation; a generation without calibration
 data uses the global values. ``benchmarks/hw_accuracy.py --write`` refits them.
 """
@@ -25,7 +27,8 @@ class Efficiency:
 
     bw_eff: float = 0.80
     mfu: float = 0.60
-    step_ms: float = 2.0
+    layer_us: float = 20.0
+    seq_us: float = 2.0
     collective_us: float = 8.0
     by_generation: tuple[tuple[str, float, float], ...] = ()
 
@@ -52,7 +55,8 @@ def fitted() -> Efficiency:
     return Efficiency(
         bw_eff=float(g["bw_eff"]),
         mfu=float(g["mfu"]),
-        step_ms=float(g["step_ms"]),
+        layer_us=float(g["layer_us"]),
+        seq_us=float(g["seq_us"]),
         collective_us=float(g["collective_us"]),
         by_generation=gens,
     )

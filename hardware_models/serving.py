@@ -10,10 +10,11 @@ optionally a concurrency) is served:
   what is left (times the engine's KV fraction) holds the KV cache: GQA/MHA heads x head
   dim, or the MLA latent, per token, replicated where TP exceeds the KV heads. The largest
   concurrency that fits reserves input + output tokens per sequence.
-* one decode step for B sequences: max(bytes / achieved bandwidth, FLOPs / achieved
-  compute) + TP collectives + a fixed per-step overhead. Bytes are the weights read (for an
-  MoE only the experts the step's tokens touch, 1 - (1 - k/E)^T of them) plus the KV cache;
-  FLOPs are 2 x active parameters per token plus attention over the context.
+* one decode step for B sequences is a sum of operators, each at its own roofline
+  max(bytes / achieved bandwidth, FLOPs / achieved compute): the matrix products (weights
+  read once per step; for an MoE only the experts the step's tokens touch, 1 - (1 - k/E)^T
+  of them; 2 x active parameters FLOPs per token), decode attention (the KV cache read),
+  prefill attention (quadratic, compute), then TP collectives and fixed per-step costs.
 * continuous batching: every step also carries the chunked prefill of the requests that
   replace finished ones (B x input / output tokens per step), with its quadratic attention;
   throughput = B / step time. Static batching prefills the whole batch, then decodes it.
@@ -58,6 +59,11 @@ _PEAK_FIELD = {
 KV_MEMORY_FRACTION = 0.90  # TensorRT-LLM kv_cache_free_gpu_memory_fraction and vLLM gpu_memory_utilization default 0.9
 RUNTIME_RESERVE_GB = 2.0  # CUDA context, NCCL and GEMM workspaces: ~1.5-3 GB in nvidia-smi on a loaded engine
 MAX_NUM_TOKENS = 8192  # TensorRT-LLM default max_num_tokens: the chunk a prefill step processes at most
+# assumption: activation round trips per layer in unfused elementwise kernels: hidden-sized
+# (2 RMSNorms in/out, 2 residual adds, rotary, quantise-before-GEMM, all-reduce in/out) ~8;
+# MLP-sized (gate/up output, SiLU-and-mul in/out, down-proj input) ~4.
+ACT_HIDDEN_PASSES = 8.0
+ACT_FFN_PASSES = 4.0
 COMM_BW_EFF = 0.8  # nccl-tests all-reduce bus bandwidth ~ 360 of 450 GB/s per direction on NVLink4
 GIB = float(1 << 30)  # vendors' "80 GB" HBM is 80 GiB (nvidia-smi shows 81,559 MiB on an H100)
 
@@ -78,6 +84,10 @@ class Techniques:
         batching: "continuous" (in-flight) or "static" (a batch is prefilled, then decoded).
         scaleup_gb_s: override the chip's scale-up bandwidth (a fabric change).
         max_batch_size: the engine's cap on sequences per instance (TensorRT-LLM default 2048).
+        layout: "single" serves the model as ONE tensor-parallel group over the n chips (up
+            to the scale-up domain; beyond it, domain-sized groups with pipeline stages as
+            needed, replicated), as published benchmarks run it; "best" picks per row the
+            group size (1, 2, 4, ... chips, replicated over the rest) with the most output.
     """
 
     weight_precision: str | None = None
@@ -90,6 +100,7 @@ class Techniques:
     batching: str = "continuous"
     scaleup_gb_s: float | None = None
     max_batch_size: int = 2048
+    layout: str = "single"
 
     def __post_init__(self) -> None:
         for name in ("weight_precision", "kv_precision"):
@@ -106,6 +117,8 @@ class Techniques:
             raise InputError(f"Techniques.batching: {self.batching!r}; allowed: continuous, static")
         if self.scaleup_gb_s is not None and self.scaleup_gb_s <= 0:
             raise InputError(f"Techniques.scaleup_gb_s: {self.scaleup_gb_s}; allowed: > 0 or None")
+        if self.layout not in ("single", "best"):
+            raise InputError(f"Techniques.layout: {self.layout!r}; allowed: single, best")
         if self.max_batch_size < 1:
             raise InputError(f"Techniques.max_batch_size: {self.max_batch_size}; allowed: >= 1")
 
@@ -271,9 +284,12 @@ def serve_batch(
     ]
     ok = err == ""
     safe = lambda x, d: np.where(ok & np.isfinite(x) & (x > 0), x, d)  # noqa: E731
+    n_ok = safe(n_arr, 1.0)
+    args = (a, n_ok, safe(i_arr, 1.0), safe(o_arr, 1.0), np.where(ok, c_arr, np.nan), techniques, eff)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        out = _compute(a, safe(n_arr, 1.0), safe(i_arr, 1.0), safe(o_arr, 1.0),
-                       np.where(ok, c_arr, np.nan), techniques, eff)
+        out = _compute(np.minimum(n_ok, a["scaleup_domain"]), *args)
+        if techniques.layout == "best":
+            out = _best_layout(out, n_ok, a["scaleup_domain"], args)
     no_fit = ok & (out["max_concurrency"] < 1)
     err[no_fit] = [
         f"model does not fit: {out['weights_gb_per_chip'][i]:.1f} GB of weights per chip leave no room "
@@ -312,9 +328,32 @@ def _check(err: np.ndarray, prec: np.ndarray, n_arr: np.ndarray, i_arr: np.ndarr
     return err
 
 
-def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: np.ndarray,
-             conc: np.ndarray, t: Techniques, eff: Efficiency) -> dict[str, np.ndarray]:
-    """The physics, on arrays. All rows are computed; invalid ones are masked by the caller."""
+def _best_layout(single: dict[str, np.ndarray], n: np.ndarray, dom: np.ndarray,
+                 args: tuple[Any, ...]) -> dict[str, np.ndarray]:
+    """Per row, the instance size (1, 2, 4, ... chips of TP, replicated) with the most output.
+
+    The single-group layout is the first candidate, so ties keep it. One numpy pass per
+    candidate size, not per configuration.
+    """
+    best = single
+    score = np.where(single["max_concurrency"] >= 1, single["output_tokens_per_s"], -np.inf)
+    size = 1.0
+    while size < np.max(np.minimum(n, dom)):
+        cand = _compute(np.minimum(np.full_like(n, size), np.minimum(n, dom)), *args)
+        cs = np.where(cand["max_concurrency"] >= 1, cand["output_tokens_per_s"], -np.inf)
+        better = cs > score
+        best = {k: np.where(better, cand[k], v) for k, v in best.items()}
+        score = np.maximum(score, cs)
+        size *= 2
+    return best
+
+
+def _compute(tp: np.ndarray, a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray,
+             o_len: np.ndarray, conc: np.ndarray, t: Techniques, eff: Efficiency) -> dict[str, np.ndarray]:
+    """The physics, on arrays, for instances of ``tp`` tensor-parallel chips.
+
+    All rows are computed; invalid ones are masked by the caller.
+    """
     bw = a["hbm_tb_s"] * 1e12 * a["bw_eff"]  # achieved bytes/s
     flops_mm = a["peak"] * 1e12 * a["mfu"]  # achieved matrix FLOP/s at the serve precision
     flops_att = a["bf16_tflops"] * 1e12 * a["mfu"]  # attention math runs in 16-bit
@@ -322,15 +361,15 @@ def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: 
     hbm = a["hbm_gb"] * GIB
     layers = a["layers"]
 
-    # Layout: TP over the scale-up domain, pipeline stages until the weights fit, replicas.
+    # Layout: TP within the scale-up domain; an instance spanning the whole domain adds
+    # pipeline stages (across domains) until the weights fit; instances are replicated.
     w_total = a["total_params_b"] * 1e9 * a["w_bytes"]
     dom = np.maximum(a["scaleup_domain"], 1)
-    tp = np.minimum(n, dom)
     act = MAX_NUM_TOKENS * (a["hidden"] * 2 * 8 + 2 * np.maximum(a["ffn"], a["moe_ffn"] * a["top_k"]) * 2 / tp) \
         + t.max_batch_size * a["vocab"] * 4 / tp
     free = hbm - RUNTIME_RESERVE_GB * GIB - act
     pp_need = np.ceil(w_total / (tp * np.maximum(free, 1.0) * 0.9))
-    pp = np.where(n <= dom, 1.0, np.clip(pp_need, 1.0, np.maximum(np.floor(n / dom), 1.0)))
+    pp = np.where((n > dom) & (tp >= dom), np.clip(pp_need, 1.0, np.maximum(np.floor(n / dom), 1.0)), 1.0)
     m = tp * pp
     replicas = np.maximum(np.floor(n / m), 1.0)
     w_chip = w_total / m
@@ -349,6 +388,7 @@ def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: 
     draft_factor = 1 + k * t.spec_draft_cost if s > 1 else 1.0
     i_new = i_len * (1 - t.prefix_cache_hit_rate)
     ctx = i_len + o_len / 2
+    ffn_tok = np.maximum(a["ffn"], a["moe_ffn"] * a["top_k"])  # MLP width one token passes through
 
     def step(b_dec: np.ndarray, p_tok: np.ndarray) -> dict[str, np.ndarray]:
         """One engine step: b_dec decoding sequences (s tokens each) plus p_tok prefill tokens."""
@@ -370,17 +410,25 @@ def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: 
             2 * layers * (eff.collective_us * 1e-6 + 2 * (tp - 1) / tp * toks * a["hidden"] * 2 / link),
             0.0,
         )
-        mem_t = weights_t + kv_t
+        # Elementwise kernels (norms, residual adds, rotary, activation, quantise) stream
+        # the activations: hidden-sized ones are replicated on every TP rank.
+        act_bytes = toks * layers * (ACT_HIDDEN_PASSES * a["hidden"] + ACT_FFN_PASSES * ffn_tok / tp) * 2 / pp
+        act_t = pp * act_bytes / bw
+        overhead_t = eff.layer_us * 1e-6 * layers + pp * eff.seq_us * 1e-6 * b_dec
+        # Operators run one after another, each at its own roofline: the GEMMs (weights
+        # read once for all tokens of the step), decode attention (KV read), prefill
+        # attention (compute), then the collectives and fixed costs.
+        total = (np.maximum(weights_t, matmul_t) + np.maximum(kv_t, att_t) + pre_att_t
+                 + act_t + comm_t + overhead_t) * draft_factor
+        mem_t = weights_t + kv_t + act_t
         comp_t = matmul_t + att_t + pre_att_t
-        total = (np.maximum(mem_t, comp_t) + comm_t + pp * eff.step_ms * 1e-3) * draft_factor
         return {
             "step": total, "weights": weights_t, "kv": kv_t, "matmul": matmul_t - pre_mm_t,
-            "attention": att_t, "prefill": pre_mm_t + pre_att_t, "comm": comm_t,
-            "overhead": pp * eff.step_ms * 1e-3 + 0 * b_dec, "memory_bound": mem_t >= comp_t,
+            "attention": att_t, "prefill": pre_mm_t + pre_att_t, "activations": act_t, "comm": comm_t,
+            "overhead": overhead_t, "memory_bound": mem_t >= comp_t,
         }
 
     zero = np.zeros_like(b)
-    alone = step(zero, i_new)  # one request's prefill on an idle instance
     if t.batching == "static":
         dec = step(b, zero)
         prefill_batch = step(zero, b * i_new)["step"]
@@ -394,12 +442,12 @@ def _compute(a: dict[str, np.ndarray], n: np.ndarray, i_len: np.ndarray, o_len: 
         pre_tok_t = step(zero, chunk)["step"] / MAX_NUM_TOKENS  # instance-seconds per prefill token
         inst_s_per_out = dec["step"] / (b * accepted) + pre_tok_t * i_new / o_len
         tput_inst = 1.0 / inst_s_per_out
-        ttft = alone["step"]
+        ttft = step(zero, i_new)["step"]  # the prefill pool takes it alone
         tpot = dec["step"] / accepted
     else:
         dec = step(b, b * accepted * i_new / o_len)
         tput_inst = b * accepted / dec["step"]
-        ttft = alone["step"] + dec["step"]
+        ttft = step(np.maximum(b - 1, 0), i_new)["step"]  # its prefill rides with the others' decode
         tpot = dec["step"] / accepted
 
     used = replicas * m
