@@ -257,9 +257,11 @@ def batch_frame(frame: pl.DataFrame, gpu_hour_usd: float | None = None,
     """
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise InputError(f"{source}: missing required column(s) {', '.join(missing)}; "
-                         f"required: {', '.join(REQUIRED)} (optional: concurrency, "
-                         f"gpu_hour_usd)")
+        found = ", ".join(repr(c[:24]) for c in frame.columns[:6]) + (
+            ", ..." if frame.width > 6 else "")
+        raise InputError(f"{source}: missing required column(s) {', '.join(missing)} "
+                         f"(found: {found}); a comma-separated file with a header is "
+                         f"needed, optional columns: concurrency, gpu_hour_usd")
     n = frame.height
     ints = {c: _as_int(frame, c, required=True) for c in INT_COLUMNS}
     conc, conc_bad = (_as_int(frame, "concurrency", required=False)
@@ -330,18 +332,23 @@ def _nullable(a: np.ndarray) -> pl.Series:
 
 def write_csv_atomic(frame: pl.DataFrame, out: Path) -> None:
     """Write to a temp file beside `out`, then rename: readers never see half a file."""
-    folder = out.parent if str(out.parent) else Path(".")
+    folder = out.parent
     if not folder.is_dir():
         raise InputError(f"--out: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
+    if out.is_dir():
+        raise InputError(f"--out: {out} is a folder; give a file name")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
         frame.write_csv(tmp)
         os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        raise InputError(f"--out: cannot write {out} ({exc.strerror or exc})") from None
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @hw.command("batch", cls=_Command)
@@ -425,4 +432,7 @@ def demo(
     """Hardware-model demo: cost per million output tokens across chips, and a figure."""
     from scenarios.hw_demo import run_demo  # matplotlib only when the demo runs
 
-    run_demo(Console(), figure)
+    try:
+        run_demo(Console(), figure)
+    except OSError as exc:
+        raise InputError(f"--figure: cannot write {figure} ({exc.strerror or exc})") from None

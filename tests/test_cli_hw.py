@@ -194,6 +194,15 @@ def test_batch_missing_column_or_file_exits_2(text: str | None, needle: str, tmp
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_batch_out_is_a_folder_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    src = _write(tmp_path / "in.csv", "model,chip,n_chips,precision,input_len,output_len\n")
+    code, _, err = run_main(["hw", "batch", str(src), "--out", str(tmp_path)], monkeypatch,
+                            capsys)
+    assert code == 2 and "--out" in err and "folder" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
 @pytest.mark.parametrize(("cmd", "ids"), [("chips", specs.chips), ("models", specs.models)])
 def test_catalog_tables_list_every_id(cmd: str, ids) -> None:
     res = runner.invoke(app, ["hw", cmd], env={"COLUMNS": "100"})
