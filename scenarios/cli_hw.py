@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -184,8 +185,9 @@ def serve_cmd(
     """Throughput, latency, cost and energy of one serving configuration."""
     rec = serve_record(model, chip, n_chips, precision, input_len, output_len, concurrency,
                        gpu_hour_usd)
-    if as_json:
-        typer.echo(json.dumps(rec))
+    if as_json:  # strict JSON: a non-finite figure (none expected) becomes null
+        typer.echo(json.dumps({k: v if not isinstance(v, float) or math.isfinite(v) else None
+                               for k, v in rec.items()}, allow_nan=False))
         return
     table = Table(title=f"{rec['model']} on {n_chips} x {rec['chip']} ({rec['precision']})")
     table.add_column("field")
