@@ -1,11 +1,19 @@
-"""The viz app's pure parts: figures, table rows (no browser, no server)."""
+"""The viz app without a browser: the `aibubble viz` command's checks, figures, table rows."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+
+import networkx as nx
 import numpy as np
 import polars as pl
-import networkx as nx
+import pytest
+from viz_server import REPO, free_port
 
+from scenarios.config import load_scenario, parameter_paths
+from viz.controls import KNOBS
 from viz.panels import SERIES, Dashboard, SeriesPanel
 from viz.tables import agent_rows, event_rows
 
@@ -69,11 +77,12 @@ def test_agent_rows_take_the_latest_month_in_sortable_units() -> None:
             "valuation_usd": [1e9, 1.5e9, None],
         }
     )
-    rows = agent_rows(agents)
+    rows = agent_rows(agents, runway={7: 14.04})
     assert [r["agent_id"] for r in rows] == ["7", "8"]
     assert rows[0]["cash"] == 2.35  # $M, three significant figures, still a number
     assert rows[0]["valuation"] == 1500.0
     assert rows[1]["valuation"] is None
+    assert rows[0]["runway"] == 14.0 and rows[1]["runway"] is None
     assert rows[0]["price"] is None  # a column the frame lacks stays empty
 
 
@@ -86,3 +95,44 @@ def test_event_rows_keep_each_event() -> None:
     assert [r["kind"] for r in rows] == ["funding_round", "bankruptcy"]
     assert rows[0]["amount"] == 250.0 and rows[1]["amount"] is None
     assert rows[1]["counterparty_id"] == ""
+
+
+def viz_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scenarios.cli", "viz", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("no-such-scenario",), "no-such-scenario"),
+        (("baseline", "--port", "70000"), "--port 70000"),
+        (("baseline", "--seed", "-1"), "--seed -1"),
+    ],
+)
+def test_viz_command_rejects_bad_input_before_starting(args: tuple[str, ...], says: str) -> None:
+    proc = viz_cli(*args, *(() if "--port" in args else ("--port", str(free_port()))))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error:") and says in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "http://" not in proc.stdout  # nothing was started
+
+
+def test_viz_command_rejects_a_port_in_use() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = viz_cli("baseline", "--port", str(port))
+    assert proc.returncode == 2
+    assert f"--port {port}" in proc.stderr and "not free" in proc.stderr
+
+
+def test_every_slider_names_a_real_parameter_inside_its_range() -> None:
+    values = parameter_paths(load_scenario("baseline"))
+    for knob in KNOBS:
+        assert knob.path in values, f"{knob.path} is not a scenario parameter"
+        assert knob.min <= values[knob.path] <= knob.max, knob
+        load_scenario("baseline", {knob.path: knob.max})  # the slider's far end is valid

@@ -29,16 +29,17 @@ NETWORK_SIZE_IN = (5.6, 4.4)
 FAILED_GREY = "#c8c8c8"
 # Colour by agent kind; a kind not listed here is drawn in OTHER_COLOUR.
 KIND_COLOURS = {
-    "chip_vendor": "#8c564b",
     "vendor": "#8c564b",
     "hyperscaler": "#1f77b4",
     "neocloud": "#17becf",
-    "state_centre": "#9467bd",
+    "state": "#9467bd",
     "startup": "#ff7f0e",
-    "investor": "#2ca02c",
+    "vc": "#2ca02c",
+    "corporate": "#bcbd22",
 }
 OTHER_COLOUR = "#7f7f7f"
-EDGE_COLOURS = {"equity": "#2ca02c", "compute": "#1f77b4", "funding": "#d62728"}
+# Deal types of world/network.py; "parent" ties a corporate investor to its hyperscaler.
+EDGE_COLOURS = {"equity": "#2ca02c", "compute": "#1f77b4", "funding": "#d62728", "parent": "#bcbd22"}
 
 
 def svg(fig: Figure) -> bytes:
@@ -157,9 +158,7 @@ class SeriesPanel:
         _year_ticks(ax, months, start)
         if spec.left_log:
             ax.set_yscale("log")
-            # Labelled ticks at 1-2-5 steps, and no minor ticks (they cost draw time).
-            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.yaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_minor_locator(NullLocator())  # minor ticks cost draw time
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
         if spec.left_money:
             ax.yaxis.set_major_formatter(FuncFormatter(money))
@@ -194,7 +193,11 @@ class SeriesPanel:
             artist.set_data(x, y)
         for axis, _lines, limits in self.axes:
             if limits is None:
-                axis.set_ylim(*self._limits(axis))
+                low, high = self._limits(axis)
+                axis.set_ylim(low, high)
+                if axis.get_yscale() == "log":  # 1-2-5 labels over a short range, decades over a long one
+                    subs = (1.0, 2.0, 5.0) if high / low < 300 else (1.0,)
+                    axis.yaxis.set_major_locator(LogLocator(subs=subs))
         self._mark_burst(frame, x)
         return svg(self.fig)
 

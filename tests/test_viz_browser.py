@@ -1,0 +1,168 @@
+"""The step-through app in a real browser: Debian's headless chromium driven by playwright.
+
+One `aibubble viz baseline` server for the module; each test opens its own page, which is
+its own Solara session with a fresh model at month 0. Every request that leaves
+127.0.0.1 is refused and recorded, so the page is shown to work offline. Screenshots go
+to test-artifacts/viz/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from viz_server import CHROMIUM, CHROMIUM_ARGS, REPO, viz_server
+
+pytestmark = pytest.mark.xdist_group("browser")  # one browser at a time under `-n 2`
+
+ARTIFACTS = REPO / "test-artifacts" / "viz"
+START_MONTH = "2023-01"
+PANELS = ("prices", "compute", "valuation", "structure", "network", "events", "agents")
+CLOCK = re.compile(r"^(\d{4}-\d{2}) · step (\d+)/(\d+)$")
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with viz_server("baseline", "--seed", "0", log=ARTIFACTS / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def outside() -> list[str]:
+    """URLs the page tried to fetch from outside this machine (all refused)."""
+    return []
+
+
+@pytest.fixture
+def page(server: str, browser: Browser, outside: list[str]) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1250})
+    tab = context.new_page()
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    tab.route("**/*", local_only)
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(server)
+    expect(tab.locator(".aibubble-clock")).to_have_text(CLOCK, timeout=60_000)
+    yield tab
+    context.close()
+
+
+def clock(page: Page) -> tuple[str, int]:
+    """The month and step shown in the app bar."""
+    match = CLOCK.match(page.locator(".aibubble-clock").inner_text().strip())
+    assert match, page.locator(".aibubble-clock").inner_text()
+    return match.group(1), int(match.group(2))
+
+
+def wait_step(page: Page, step: int) -> None:
+    expect(page.locator(".aibubble-clock")).to_contain_text(f"· step {step}/")
+
+
+def press(page: Page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def step_n(page: Page, n: int) -> None:
+    """Press Step n times, each time waiting for the month to move."""
+    for _ in range(n):
+        _, now = clock(page)
+        press(page, "Step")
+        wait_step(page, now + 1)
+
+
+def figure_src(page: Page, panel: str) -> str:
+    return page.locator(f".aibubble-{panel} img").get_attribute("src") or ""
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_page_loads_offline_with_all_panels(page: Page, outside: list[str]) -> None:
+    assert clock(page) == (START_MONTH, 0)
+    for panel in PANELS:
+        expect(page.locator(f".aibubble-{panel}")).to_be_visible()
+    for panel in ("prices", "compute", "valuation", "structure", "network"):
+        width = page.locator(f".aibubble-{panel} img").evaluate("img => img.naturalWidth")
+        assert width > 100, f"{panel} figure did not render"
+    for name in ("Reset", "▶", "Step"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_enabled()
+    expect(page.get_by_text("investors.trend_strength")).to_be_visible()
+    expect(page.locator(".aibubble-agents tbody tr").first).to_be_visible()
+    shot(page, "loaded")
+    assert outside == [], f"the page fetched from outside 127.0.0.1: {outside}"
+
+
+def test_step_advances_the_month_and_redraws(page: Page) -> None:
+    before = {p: figure_src(page, p) for p in ("prices", "valuation", "network")}
+    press(page, "Step")
+    wait_step(page, 1)
+    assert clock(page) == (START_MONTH, 1)  # the clock names the month just simulated
+    changed = [p for p, src in before.items() if figure_src(page, p) != src]
+    assert changed, "no figure changed after a Step"
+    press(page, "Step")
+    wait_step(page, 2)
+    assert clock(page) == ("2023-02", 2)
+    shot(page, "after-step")
+
+
+def test_play_then_pause_advances_several_months(page: Page) -> None:
+    press(page, "▶")
+    expect(page.locator(".aibubble-clock")).to_contain_text(re.compile(r"· step ([3-9]|\d\d+)/"))
+    press(page, "❚❚")
+    expect(page.get_by_role("button", name="Step", exact=True)).to_be_enabled()
+    _, paused_at = clock(page)
+    page.wait_for_timeout(800)
+    month, step = clock(page)
+    assert step == paused_at >= 3
+    assert month != START_MONTH
+    shot(page, "after-play-pause")
+
+
+def test_reset_returns_to_month_zero(page: Page) -> None:
+    step_n(page, 2)
+    press(page, "Reset")
+    wait_step(page, 0)
+    assert clock(page) == (START_MONTH, 0)
+    expect(page.locator(".aibubble-headline")).to_contain_text("no month simulated yet")
+
+
+def test_slider_then_reset_changes_the_outcome(page: Page) -> None:
+    months = 3
+    step_n(page, months)
+    baseline = page.locator(".aibubble-headline").inner_text()
+    press(page, "Reset")
+    wait_step(page, 0)
+    step_n(page, months)
+    assert page.locator(".aibubble-headline").inner_text() == baseline, "same settings, same seed: same run"
+
+    slider = page.locator(".v-input", has_text="startups.n =").locator("[role=slider]")
+    slider.focus()
+    slider.press("End")
+    expect(page.get_by_text("startups.n = 120")).to_be_visible()
+    press(page, "Reset")
+    wait_step(page, 0)
+    step_n(page, months)
+    changed = page.locator(".aibubble-headline").inner_text()
+    assert changed != baseline
+    shot(page, "slider-reset")
