@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 import typer
 from typer.core import TyperCommand, TyperGroup
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -374,10 +375,12 @@ def batch_cmd(
 
 
 def _table(title: str, rows: Mapping[str, Mapping[str, Any]]) -> Table:
-    table = Table(title=title)
+    """Light borders and short headers, so a catalog fits an 80-column terminal."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1),
+                  collapse_padding=True)
     first = next(iter(rows.values()), {})
     for col in first:  # ids never wrap, so they stay greppable in a narrow terminal
-        table.add_column(col, justify="left" if col in ("id", "vendor") else "right",
+        table.add_column(col, justify="left" if col in ("id", "vendor", "export") else "right",
                          no_wrap=col == "id")
     for row in rows.values():
         table.add_row(*(_cell(v) for v in row.values()))
@@ -387,44 +390,55 @@ def _table(title: str, rows: Mapping[str, Mapping[str, Any]]) -> Table:
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
-    if isinstance(v, float):
-        return f"{v:,.4g}"
+    if isinstance(v, float):  # no exponents: 15,000 not 1.5e+04
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.1f}".removesuffix(".0") if abs(v) >= 100 else f"{v:.3g}"
     return str(v)
 
 
-def chip_rows() -> dict[str, dict[str, Any]]:
-    """One summary row per catalog chip (what `hw chips` prints)."""
-    out = {}
+def chip_rows() -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Two summary tables of the chip catalog: compute and memory; fabric, power, money."""
+    compute, rest = {}, {}
     for cid, c in specs.chips().items():
-        out[cid] = {"id": cid, "vendor": c.vendor, "year": c.launch_year,
-                    "bf16 TFLOP/s": c.bf16_tflops, "fp8 TFLOP/s": c.fp8_tflops,
-                    "int8 TOP/s": c.int8_tops, "fp4 TFLOP/s": c.fp4_tflops,
-                    "HBM GB": c.hbm_gb, "HBM TB/s": c.hbm_tb_s,
-                    "scale-up GB/s": c.scaleup_gb_s, "domain": c.scaleup_domain,
-                    "TDP W": c.tdp_w, "price USD": c.price_usd, "export": c.export_class,
-                    "H100e": c.h100_equivalents}
-    return out
+        compute[cid] = {"id": cid, "vendor": c.vendor, "year": c.launch_year,
+                        "bf16": c.bf16_tflops, "fp8": c.fp8_tflops, "int8": c.int8_tops,
+                        "fp4": c.fp4_tflops, "HBM GB": c.hbm_gb, "TB/s": c.hbm_tb_s}
+        rest[cid] = {"id": cid, "scale-up GB/s": c.scaleup_gb_s,
+                     "domain": c.scaleup_domain, "TDP W": c.tdp_w,
+                     "price USD": c.price_usd, "export": c.export_class,
+                     "H100e": c.h100_equivalents}
+    return compute, rest
 
 
 def model_rows() -> dict[str, dict[str, Any]]:
     """One summary row per catalog model (what `hw models` prints)."""
-    return {mid: {"id": mid, "total B": m.total_params_b, "active B": m.active_params_b,
+    return {mid: {"id": mid, "total": m.total_params_b, "active": m.active_params_b,
                   "layers": m.layers, "hidden": m.hidden, "heads": m.heads,
-                  "KV heads": m.kv_heads, "experts": f"{m.top_k}/{m.experts}" if m.is_moe
-                  else "-", "attention": m.attention, "context": m.max_context}
+                  "KV": m.kv_heads, "MoE": f"{m.top_k}/{m.experts}" if m.is_moe
+                  else "-", "attn": m.attention, "ctx": m.max_context}
             for mid, m in specs.models().items()}
 
 
 @hw.command("chips", cls=_Command)
 def chips_cmd() -> None:
     """The chip catalog: peak compute, memory, interconnect, power, price, export class."""
-    Console().print(_table("chips (hardware_models/catalog/chips.toml)", chip_rows()))
+    compute, rest = chip_rows()
+    console = Console()
+    console.print(_table("chips: dense peak TFLOP/s (int8: TOP/s) and HBM", compute))
+    console.print(_table("chips: scale-up fabric, power, price, export class, "
+                         "H100-equivalents", rest))
+    console.print("sources: hardware_models/catalog/chips.toml", highlight=False)
 
 
 @hw.command("models", cls=_Command)
 def models_cmd() -> None:
     """The model catalog: parameters, layers, MoE and attention kind."""
-    Console().print(_table("models (hardware_models/catalog/models.toml)", model_rows()))
+    console = Console()
+    console.print(_table("models: parameters (billions), shape, KV heads, MoE top-k/experts, "
+                         "attention, context",
+                         model_rows()))
+    console.print("sources: hardware_models/catalog/models.toml", highlight=False)
 
 
 def demo(
