@@ -73,7 +73,7 @@ def fp32_chip(chip: specs.Chip) -> specs.Chip:
     scale-up bandwidth; the math runs as TF32 on tensor cores, half the BF16 rate
     (H100 SXM datasheet: TF32 494.7 vs BF16 989.5 TFLOP/s dense).
     """
-    reserve = serving.RUNTIME_RESERVE_GB
+    reserve = 2.0  # GB per chip the serving model keeps for the runtime (its stated assumption)
     return dataclasses.replace(chip, id=f"{chip.id}-as-fp32", hbm_tb_s=chip.hbm_tb_s / 2,
                                hbm_gb=(chip.hbm_gb - reserve) / 2 + reserve,
                                scaleup_gb_s=chip.scaleup_gb_s / 2,
