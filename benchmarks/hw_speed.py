@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-
 from common.peers import GenZ, LlmAnalysis, Row
+
 from hardware_models import calibration, serving, specs
 from hardware_models.efficiency import fitted
 from scenarios.cli_hw import batch_frame, read_csv
@@ -88,7 +88,8 @@ def accuracy_and_peer_speed(df: pl.DataFrame) -> dict[str, float]:
                 if p is not None and eff is None:
                     b = peer.batch(row, eff)
                     timing[peer.name].append(seconds_per_call(
-                        lambda: peer.call(row, b, eff), number=number, repeats=3))
+                        lambda p=peer, r=row, b=b, e=eff: p.call(r, b, e), number=number,
+                        repeats=3))
             preds[col] = np.where(per_chip, np.array(out) / df["n_chips"].to_numpy(), out)
 
     workload = {r.id: r.workload for r in calibration.load_rows(BENCH_CSV)}

@@ -21,10 +21,10 @@ from typing import Annotated, Any
 import numpy as np
 import polars as pl
 import typer
-from typer.core import TyperCommand, TyperGroup
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
 from hardware_models import serving, specs, tco
 from hardware_models.errors import InputError
@@ -45,13 +45,14 @@ INT_FIELDS = ("concurrency", "max_concurrency", "tensor_parallel", "pipeline_par
               "replicas")  # whole numbers the model keeps as floats
 REQUIRED = ("model", "chip", "n_chips", "precision", "input_len", "output_len")
 INT_COLUMNS = ("n_chips", "input_len", "output_len")
-UNITS = {"_per_s": "tok/s", "_per_s_per_chip": "tok/s", "requests_per_s": "req/s", "_ms": "ms", "_usd": "USD",
-         "joules_per_token": "J", "_gb_per_chip": "GB", "_mb_per_sequence": "MB"}
+# Units by field-name ending, for the `hw serve` table (the last match wins).
+UNITS = {"_per_s": "tok/s", "_per_s_per_chip": "tok/s", "requests_per_s": "req/s",
+         "_ms": "ms", "_usd": "USD", "joules_per_token": "J", "_gb_per_chip": "GB",
+         "_mb_per_sequence": "MB"}
 
 
 def _unit(field: str) -> str:
     return next((u for end, u in reversed(UNITS.items()) if field.endswith(end)), "")
-
 
 
 # Usage errors are click's UsageError; newer typer vendors click (typer._click), so take
@@ -172,9 +173,11 @@ def _flag_message(msg: str, m: Any, c: Any, n_chips: int, input_len: int,
 def serve_cmd(
     model: Annotated[str, typer.Option(help="Model id (see `aibubble hw models`).")],
     chip: Annotated[str, typer.Option(help="Chip id (see `aibubble hw chips`).")],
-    n_chips: Annotated[int, typer.Option(help="Chips serving one model replica.")],
+    n_chips: Annotated[int, typer.Option(
+        help="Chips in the deployment: tensor-parallel within a scale-up domain, then "
+             "pipeline stages or replicas.")],
     precision: Annotated[str, typer.Option(
-        help=f"Weight precision: {', '.join(serving.PRECISIONS)}.")],
+        help=f"Serving precision of weights and math: {', '.join(serving.PRECISIONS)}.")],
     input_len: Annotated[int, typer.Option(help="Prompt tokens per request.")],
     output_len: Annotated[int, typer.Option(help="Generated tokens per request.")],
     concurrency: Annotated[int | None, typer.Option(
