@@ -32,14 +32,14 @@ def main() -> None:
     model = VizEconomy(args.scenario, seed=args.seed)
     months = args.months or model.scenario.months
     dashboard = Dashboard(model.scenario.months, model.scenario.start)
-    dashboard.render(model.model_frame(), model.network.graph)  # the page's first draw
+    dashboard.render(model.model_frame(), model.network.graph, model.agents_now())  # first draw
     step_ms, render_ms, total_ms = [], [], []
     while model.running and model.steps < months:
         t0 = time.perf_counter()
         model.step()
         t1 = time.perf_counter()
-        dashboard.render(model.model_frame(), model.network.graph)
-        agent_rows(model.agents_frame(), model.runways())
+        dashboard.render(model.model_frame(), model.network.graph, model.agents_now())
+        agent_rows(model.agents_now(), model.runways())
         event_rows(model.month_events(model.steps - 1))
         t2 = time.perf_counter()
         step_ms.append(1e3 * (t1 - t0))

@@ -14,7 +14,7 @@ from viz_server import REPO, free_port
 
 from scenarios.config import load_scenario, parameter_paths
 from viz.controls import KNOBS
-from viz.panels import SERIES, Dashboard, SeriesPanel
+from viz.panels import SERIES, Dashboard, NodeState, SeriesPanel, node_states
 from viz.tables import agent_rows, event_rows
 
 COLUMNS = sorted({line.column for spec in SERIES.values() for line in (*spec.left, *spec.right)})
@@ -57,8 +57,8 @@ def test_dashboard_renders_every_panel_from_an_empty_and_a_full_month() -> None:
     graph.add_node("b", kind="investor", alive=False, compute_h100e=0.0)
     graph.add_edge("a", "b", kind="equity")
     dash = Dashboard(months=96, start="2023-01")
-    empty = dash.render(pl.DataFrame(), nx.Graph())
-    full = dash.render(frame([1e12, 2e12]), graph)
+    empty = dash.render(pl.DataFrame(), nx.Graph(), pl.DataFrame())
+    full = dash.render(frame([1e12, 2e12]), graph, pl.DataFrame({"agent_id": ["a"], "compute_h100e": [10.0]}))
     assert set(full) == {*SERIES, "network"}
     for name, svg in full.items():
         assert svg.startswith(b"<?xml") and b"<svg" in svg, name
@@ -66,24 +66,37 @@ def test_dashboard_renders_every_panel_from_an_empty_and_a_full_month() -> None:
     assert full["prices"] != empty["prices"]
 
 
-def test_agent_rows_take_the_latest_month_in_sortable_units() -> None:
-    agents = pl.DataFrame(
+def test_agent_rows_are_numbers_in_sortable_units() -> None:
+    agents_now = pl.DataFrame(
         {
-            "step": [1, 2, 2],
-            "agent_id": [7, 7, 8],
-            "kind": ["startup", "startup", "investor"],
-            "alive": [True, True, False],
-            "cash_usd": [1e6, 2_345_678.0, 0.0],
-            "valuation_usd": [1e9, 1.5e9, None],
+            "step": [2, 2],
+            "agent_id": [7, 8],
+            "kind": ["startup", "investor"],
+            "alive": [True, True],
+            "cash_usd": [2_345_678.0, 0.0],
+            "valuation_usd": [1.5e9, None],
         }
     )
-    rows = agent_rows(agents, runway={7: 14.04})
+    rows = agent_rows(agents_now, runway={7: 14.04})
     assert [r["agent_id"] for r in rows] == ["7", "8"]
     assert rows[0]["cash"] == 2.35  # $M, three significant figures, still a number
     assert rows[0]["valuation"] == 1500.0
     assert rows[1]["valuation"] is None
     assert rows[0]["runway"] == 14.0 and rows[1]["runway"] is None
     assert rows[0]["price"] is None  # a column the frame lacks stays empty
+
+
+def test_network_nodes_take_compute_and_failure_from_the_live_agents() -> None:
+    graph = nx.MultiDiGraph()
+    for node, kind in ((1, "hyperscaler"), (2, "startup"), (3, "vc")):
+        graph.add_node(node, kind=kind, alive=True, compute_h100e=0.0)
+    agents_now = pl.DataFrame({"agent_id": [1, 3], "compute_h100e": [5e4, None]})
+    states = node_states(graph, agents_now)
+    assert states[1] == NodeState(alive=True, compute_h100e=5e4)
+    assert states[2].alive is False  # no row this month: it failed
+    assert states[3] == NodeState(alive=True, compute_h100e=0.0)
+    before_first_month = node_states(graph, pl.DataFrame())
+    assert all(s.alive for s in before_first_month.values())
 
 
 def test_event_rows_keep_each_event() -> None:

@@ -9,6 +9,7 @@ to test-artifacts/viz/.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,7 +109,6 @@ def test_page_loads_offline_with_all_panels(page: Page, outside: list[str]) -> N
     for name in ("Reset", "▶", "Step"):
         expect(page.get_by_role("button", name=name, exact=True)).to_be_enabled()
     expect(page.get_by_text("investors.trend_strength")).to_be_visible()
-    expect(page.locator(".aibubble-agents tbody tr").first).to_be_visible()
     shot(page, "loaded")
     assert outside == [], f"the page fetched from outside 127.0.0.1: {outside}"
 
@@ -166,3 +166,35 @@ def test_slider_then_reset_changes_the_outcome(page: Page) -> None:
     changed = page.locator(".aibubble-headline").inner_text()
     assert changed != baseline
     shot(page, "slider-reset")
+
+
+def column_values(page: Page, header: str) -> list[float]:
+    """The numbers in one column of the agents table, top to bottom (this page of it)."""
+    table = page.locator(".aibubble-agents table")
+    names = [h.strip() for h in table.locator("thead th").all_inner_texts()]
+    index = next(i for i, name in enumerate(names) if name.startswith(header))
+    cells = table.locator(f"tbody tr td:nth-child({index + 1})").all_inner_texts()
+    return [float(c) for c in cells if c.strip()]
+
+
+def sorted_column(page: Page, header: str, descending: bool, timeout_s: float = 5.0) -> list[float]:
+    """The column once the browser has re-sorted it (or as it is after `timeout_s`)."""
+    deadline = time.monotonic() + timeout_s
+    values = column_values(page, header)
+    while values != sorted(values, reverse=descending) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        values = column_values(page, header)
+    return values
+
+
+def test_agents_table_sorts_by_a_clicked_column(page: Page) -> None:
+    step_n(page, 1)
+    expect(page.locator(".aibubble-agents tbody tr")).not_to_have_count(1)  # not the "no data" row
+    valuations = column_values(page, "Valuation $M")
+    assert valuations == sorted(valuations, reverse=True)  # the table opens sorted by valuation
+    page.locator(".aibubble-agents thead th", has_text="Cash $M").click()
+    cash = sorted_column(page, "Cash $M", descending=False)
+    assert len(cash) >= 5 and cash == sorted(cash)
+    page.locator(".aibubble-agents thead th", has_text="Cash $M").click()
+    cash = sorted_column(page, "Cash $M", descending=True)
+    assert cash == sorted(cash, reverse=True)

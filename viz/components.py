@@ -57,7 +57,8 @@ def Figures(model: VizEconomy) -> None:
     update_counter.get()
     dashboard = solara.use_memo(lambda: Dashboard(model.scenario.months, model.scenario.start), [model])
     images = solara.use_memo(
-        lambda: dashboard.render(model.model_frame(), model.network.graph), [model, model.steps]
+        lambda: dashboard.render(model.model_frame(), model.network.graph, model.agents_now()),
+        [model, model.steps],
     )
     names = list(FIGURE_TITLES)
     for pair in (names[:2], names[2:]):
@@ -95,7 +96,7 @@ def EventLog(model: VizEconomy) -> None:
 def AgentTable(model: VizEconomy) -> None:
     """Every agent now; click a header to sort."""
     update_counter.get()
-    rows = solara.use_memo(lambda: agent_rows(model.agents_frame(), model.runways()), [model, model.steps])
+    rows = solara.use_memo(lambda: agent_rows(model.agents_now(), model.runways()), [model, model.steps])
     with solara.Card("Agents (click a column to sort)", classes=["aibubble-agents"], margin=0):
         solara.v.DataTable(
             headers=headers(AGENT_COLUMNS),

@@ -39,7 +39,13 @@ KIND_COLOURS = {
 }
 OTHER_COLOUR = "#7f7f7f"
 # Deal types of world/network.py; "parent" ties a corporate investor to its hyperscaler.
-EDGE_COLOURS = {"equity": "#2ca02c", "compute": "#1f77b4", "funding": "#d62728", "parent": "#bcbd22"}
+EDGE_COLOURS = {
+    "equity": "#2ca02c",
+    "compute": "#1f77b4",
+    "funding": "#d62728",
+    "chips": "#8c564b",
+    "parent": "#bcbd22",
+}
 
 
 def svg(fig: Figure) -> bytes:
@@ -229,6 +235,33 @@ def _edge_kind(data: dict) -> str:
     return str(data.get("kind", data.get("type", "")))
 
 
+@dataclass(frozen=True)
+class NodeState:
+    """What the network panel draws of one agent this month."""
+
+    alive: bool
+    compute_h100e: float
+
+
+def node_states(graph: nx.Graph, agents_now: pl.DataFrame) -> dict[object, NodeState]:
+    """Alive and compute of every node this month.
+
+    The agents frame at the latest step has a row for every live agent with its compute; a
+    node without a row has failed. Before the first month (no rows yet) the graph's own
+    node attributes are used.
+    """
+    if agents_now.is_empty():
+        return {
+            n: NodeState(bool(d.get("alive", True)), float(d.get("compute_h100e") or 0.0))
+            for n, d in graph.nodes(data=True)
+        }
+    compute = dict(zip(agents_now["agent_id"].to_list(), agents_now["compute_h100e"].fill_null(0.0).to_list(), strict=True))
+    return {
+        n: NodeState(n in compute and bool(d.get("alive", True)), float(compute.get(n, 0.0)))
+        for n, d in graph.nodes(data=True)
+    }
+
+
 class NetworkPanel:
     """The deal network: node area by compute, colour by agent kind, failed firms grey.
 
@@ -238,62 +271,68 @@ class NetworkPanel:
 
     def __init__(self) -> None:
         self.fig = Figure(figsize=NETWORK_SIZE_IN, dpi=DPI)
-        self.fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
+        self.fig.subplots_adjust(left=0.01, right=0.77, top=0.99, bottom=0.01)  # legend on the right
         self.ax = self.fig.subplots()
         self.ax.set_axis_off()
         self.pos: dict[object, np.ndarray] = {}
-        self.kinds: list[str] = []
+        self.legend_key: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def layout(self, graph: nx.Graph) -> dict[object, np.ndarray]:
-        """Positions for this month, seeded from last month's."""
-        if graph.number_of_nodes() == 0:
+        """Positions for this month, seeded from last month's; deals of any kind pull together."""
+        n = graph.number_of_nodes()
+        if n == 0:
             return {}
-        known = {n: self.pos[n] for n in graph.nodes if n in self.pos}
-        if len(known) == graph.number_of_nodes():
+        known = {v: self.pos[v] for v in graph.nodes if v in self.pos}
+        if len(known) == n:
             iterations = 3
         else:
             iterations = 20 if known else 50
-        self.pos = nx.spring_layout(graph, pos=known or None, iterations=iterations, seed=0)
+        simple = nx.Graph(graph)  # one link per pair, whatever its kinds and directions
+        self.pos = nx.spring_layout(simple, pos=known or None, k=2.0 / np.sqrt(n), iterations=iterations, seed=0)
         return self.pos
 
-    def update(self, graph: nx.Graph) -> bytes:
-        """Redraw the graph as it stands this month and return the PNG."""
+    def update(self, graph: nx.Graph, agents_now: pl.DataFrame) -> bytes:
+        """Redraw the graph as it stands this month and return the SVG."""
         for artist in [*self.ax.collections, *self.ax.patches]:
             artist.remove()
-        nodes = list(graph.nodes)
-        if nodes:
-            self._draw(graph, nodes, self.layout(graph))
+        if graph.number_of_nodes():
+            self._draw(graph, node_states(graph, agents_now), self.layout(graph))
         return svg(self.fig)
 
-    def _draw(self, graph: nx.Graph, nodes: list, pos: dict) -> None:
-        attrs = [graph.nodes[n] for n in nodes]
-        compute = np.array([float(a.get("compute_h100e") or 0.0) for a in attrs])
+    def _draw(self, graph: nx.Graph, states: dict[object, NodeState], pos: dict) -> None:
+        nodes = list(graph.nodes)
+        compute = np.array([states[v].compute_h100e for v in nodes])
         top = compute.max()
-        sizes = 12 + (500 * np.sqrt(compute / top) if top > 0 else 0.0 * compute)
-        kinds = [str(a.get("kind", "")) for a in attrs]
+        sizes = 10 + (400 * np.sqrt(compute / top) if top > 0 else 0.0 * compute)
+        kinds = [str(graph.nodes[v].get("kind", "")) for v in nodes]
         colours = [
-            KIND_COLOURS.get(k, OTHER_COLOUR) if a.get("alive", True) else FAILED_GREY
-            for k, a in zip(kinds, attrs, strict=True)
+            KIND_COLOURS.get(k, OTHER_COLOUR) if states[v].alive else FAILED_GREY
+            for v, k in zip(nodes, kinds, strict=True)
         ]
         by_kind: dict[str, list] = {}
         for u, v, d in graph.edges(data=True):
             by_kind.setdefault(_edge_kind(d), []).append((u, v))
-        for kind, edges in by_kind.items():
+        for kind in sorted(by_kind):
             nx.draw_networkx_edges(
-                graph, pos, edgelist=edges, ax=self.ax, arrows=False, alpha=0.35, width=0.7,
+                graph, pos, edgelist=by_kind[kind], ax=self.ax, arrows=False, alpha=0.3, width=0.6,
                 edge_color=EDGE_COLOURS.get(kind, OTHER_COLOUR),
             )
         nx.draw_networkx_nodes(
             graph, pos, nodelist=nodes, node_size=sizes, node_color=colours, ax=self.ax,
             linewidths=0.3, edgecolors="#333333",
         )
-        seen = sorted(set(kinds))
-        if seen != self.kinds:
-            self.kinds = seen
-            handles = [Line2D([], [], ls="", marker="o", color=KIND_COLOURS.get(k, OTHER_COLOUR), label=k) for k in seen]
-            handles.append(Line2D([], [], ls="", marker="o", color=FAILED_GREY, label="failed"))
-            handles += [Line2D([], [], color=c, label=f"{k} deal") for k, c in EDGE_COLOURS.items()]
-            self.ax.legend(handles=handles, fontsize=7, loc="lower left", ncol=2, framealpha=0.7)
+        self._legend(sorted(set(kinds)), sorted(by_kind))
+
+    def _legend(self, node_kinds: list[str], edge_kinds: list[str]) -> None:
+        """Rebuilt only when a new kind of agent or deal appears."""
+        key = (tuple(node_kinds), tuple(edge_kinds))
+        if key == self.legend_key:
+            return
+        self.legend_key = key
+        handles = [Line2D([], [], ls="", marker="o", color=KIND_COLOURS.get(k, OTHER_COLOUR), label=k) for k in node_kinds]
+        handles.append(Line2D([], [], ls="", marker="o", color=FAILED_GREY, label="failed"))
+        handles += [Line2D([], [], color=EDGE_COLOURS.get(k, OTHER_COLOUR), label=f"{k} deal") for k in edge_kinds]
+        self.ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 class Dashboard:
@@ -303,8 +342,8 @@ class Dashboard:
         self.series = {name: SeriesPanel(spec, months, start) for name, spec in SERIES.items()}
         self.network = NetworkPanel()
 
-    def render(self, frame: pl.DataFrame, graph: nx.Graph) -> dict[str, bytes]:
-        """PNG of every panel for the model's state now."""
+    def render(self, frame: pl.DataFrame, graph: nx.Graph, agents_now: pl.DataFrame) -> dict[str, bytes]:
+        """SVG of every panel for the model's state now (agents_now: one row per live agent)."""
         images = {name: panel.update(frame) for name, panel in self.series.items()}
-        images["network"] = self.network.update(graph)
+        images["network"] = self.network.update(graph, agents_now)
         return images

@@ -45,17 +45,14 @@ def _number(value: object, scale: float) -> float | None:
     return 0.0 if x == 0 else round(x, max(0, 2 - int(math.floor(math.log10(abs(x))))))
 
 
-def agent_rows(agents: pl.DataFrame, runway: Mapping[int, float]) -> list[dict[str, object]]:
-    """One row per agent at the latest step in `agents` (the model's agents frame).
+def agent_rows(agents_now: pl.DataFrame, runway: Mapping[int, float]) -> list[dict[str, object]]:
+    """One row per live agent (`agents_now`: the agents frame at its latest step).
 
     `runway` (months of cash at the current burn, by agent id) comes from the live agents:
     the frame does not keep it.
     """
-    if agents.is_empty():
-        return []
-    now = agents.filter(pl.col("step") == agents.get_column("step").max())
     rows = []
-    for record in now.iter_rows(named=True):
+    for record in agents_now.iter_rows(named=True):
         record["runway_months"] = runway.get(record["agent_id"])
         row: dict[str, object] = {}
         for _header, key, column, scale in AGENT_COLUMNS:
