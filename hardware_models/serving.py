@@ -76,31 +76,58 @@ class ServingResult:
 RESULT_FIELDS = tuple(f.name for f in fields(ServingResult))
 
 
-def _keys(items: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row ids as a str array, and the objects themselves (ids or specs)."""
+def _resolve(items: Any, n: int, getter: Any, kind: str) -> tuple[np.ndarray, list[Any], np.ndarray, np.ndarray]:
+    """Row ids, the distinct specs, each row's index into them, and each row's error.
+
+    Rows are grouped by their text (an id, or a spec's repr, which differs whenever the
+    spec does), so the getter runs once per distinct entry, never per row.
+    """
     if isinstance(items, (str, Chip, ModelSpec)):
         items = [items]
-    arr = np.asarray(items, dtype=object).reshape(-1)
+    arr = np.asarray(items)
+    if arr.dtype.kind != "U":
+        arr = np.asarray(items, dtype=object)
+    arr = arr.reshape(-1)
     if len(arr) == 1 and n != 1:
         arr = np.repeat(arr, n)
-    if all(isinstance(x, str) for x in arr[:1]) and np.asarray(items).dtype.kind == "U":
-        return arr.astype(str), arr
-    return np.array([x if isinstance(x, str) else x.id for x in arr], dtype=str), arr
-
-
-def _resolve(items: Any, n: int, getter: Any, kind: str) -> tuple[np.ndarray, list[Any], np.ndarray, np.ndarray]:
-    """Row ids, the distinct specs, each row's index into them, and each row's error."""
-    keys, arr = _keys(items, n)
-    uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+    keys = arr if arr.dtype.kind == "U" else arr.astype(str)
+    uniq, first, inv = _factorize(keys)
     specs: list[Any] = []
+    ids = np.empty(len(uniq), dtype=object)
     msgs = np.full(len(uniq), "", dtype=object)
-    for j, i in enumerate(first):  # one lookup per distinct id, not per row
+    for j, i in enumerate(first):
         try:
             specs.append(getter(arr[i]))
+            ids[j] = specs[-1].id
         except InputError as exc:
             specs.append(None)
+            ids[j] = str(arr[i])
             msgs[j] = f"{kind}: {exc}"
-    return keys, specs, inv.reshape(-1), msgs[inv].reshape(-1) if len(uniq) else np.full(n, "", dtype=object)
+    if not len(uniq):
+        return np.array([], dtype=str), specs, inv, np.array([], dtype=object)
+    return ids.astype(str)[inv], specs, inv, msgs[inv]
+
+
+def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.unique(keys, return_index, return_inverse) for a str array, without sorting strings.
+
+    Rows are grouped by an integer hash of their code points (sorting ints is several
+    times faster than sorting strings); every row is then checked against its group's
+    first string, and any collision falls back to the exact string sort.
+    """
+    if keys.dtype.itemsize == 0 or not len(keys):
+        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        return uniq, first, inv.reshape(-1)
+    codes = keys.view(np.uint32).reshape(len(keys), -1).astype(np.uint64)
+    weights = np.uint64(1_000_003) ** np.arange(codes.shape[1], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = (codes * weights).sum(axis=1, dtype=np.uint64)
+    _, first, inv = np.unique(h, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    if not np.array_equal(keys[first][inv], keys):
+        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        return uniq, first, inv.reshape(-1)
+    return keys[first], first, inv
 
 
 def _gather(specs: list[Any], inv: np.ndarray, name: str, default: float = 0.0) -> np.ndarray:
@@ -112,10 +139,9 @@ def _gather(specs: list[Any], inv: np.ndarray, name: str, default: float = 0.0) 
     return vals[inv] if len(vals) else np.zeros(len(inv))
 
 
-def _lookup(keys: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
-    """Map a str array through a dict, one dict access per distinct key."""
-    uniq, inv = np.unique(keys, return_inverse=True)
-    return np.array([table.get(u, default) for u in uniq], dtype=float)[inv.reshape(-1)]
+def _lookup(uniq: np.ndarray, inv: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
+    """Map distinct keys through a dict and spread the values back to the rows."""
+    return np.array([table.get(u, default) for u in uniq] or [default], dtype=float)[inv]
 
 
 def _broadcast(x: Any, n: int, dtype: Any) -> np.ndarray:
@@ -159,9 +185,17 @@ def serve_batch(
     i_arr = _broadcast(input_len, n, float)
     o_arr = _broadcast(output_len, n, float)
     c_arr = _broadcast(concurrency, n, float)
+    puniq, _, pinv = _factorize(prec)
 
-    err = np.where(merr != "", merr, cerr).astype(object)
-    err = _check(err, prec, n_arr, i_arr, o_arr, c_arr)
+    err = _Errors(n)
+    err.take(merr)
+    err.take(cerr)
+    bad_prec = ~np.isin(puniq, PRECISIONS)[pinv] if n else np.zeros(0, bool)
+    err.add(bad_prec, lambda p: f"precision: {p!r}; allowed: {', '.join(PRECISIONS)}", prec)
+    err.add(~(n_arr >= 1) | (n_arr != np.floor(n_arr)), lambda v: f"n_chips: {v}; allowed: a whole number >= 1", n_arr)
+    err.add(~(i_arr >= 1), lambda v: f"input_len: {v}; allowed: >= 1", i_arr)
+    err.add(~(o_arr >= 1), lambda v: f"output_len: {v}; allowed: >= 1", o_arr)
+    err.add(np.isfinite(c_arr) & ~(c_arr > 0), lambda v: f"concurrency: {v}; allowed: > 0 or empty", c_arr)
 
     a = {f: _gather(mspecs, minv, f) for f in (
         "total_params_b", "active_params_b", "layers", "hidden", "ffn", "heads", "kv_heads",
@@ -176,29 +210,20 @@ def serve_batch(
     a["bw_eff"] = np.array([g[0] for g in per_gen] or [1.0])[cinv]
     a["mfu"] = np.array([g[1] for g in per_gen] or [1.0])[cinv]
 
-    # Precision-dependent peaks and byte widths, looked up per distinct precision.
-    peak = np.full(n, np.nan)
-    for p, fld in PEAK_FIELD.items():
-        mask = prec == p
-        if mask.any():
-            peak[mask] = _gather(cspecs, cinv, fld, default=np.nan)[mask]
-    lacks = np.isnan(peak) & (err == "")
-    err[lacks] = [
-        f"precision: chip {cspecs[cinv[i]].id} has no {prec[i]} tensor cores"
-        for i in np.flatnonzero(lacks)
-    ]
-    wp = techniques.weight_precision
-    a["w_bytes"] = _lookup(prec, {p: WEIGHT_BYTES[wp or p] for p in PRECISIONS}, 2.0)
-    kp = techniques.kv_precision
-    a["kv_bytes"] = _lookup(prec, {p: KV_BYTES[kp or DEFAULT_KV[p]] for p in PRECISIONS}, 2.0)
+    # Precision-dependent peaks and byte widths, looked up per distinct (chip, precision).
+    table = np.array([[np.nan if c is None or PEAK_FIELD.get(p) is None or getattr(c, PEAK_FIELD[p]) is None
+                       else getattr(c, PEAK_FIELD[p]) for p in puniq] for c in cspecs] or [[np.nan]], dtype=float)
+    peak = table[cinv, pinv] if n else np.zeros(0)
+    err.add(np.isnan(peak), lambda c, p: f"precision: chip {c} has no {p} tensor cores", ckeys, prec)
+    wp, kp = techniques.weight_precision, techniques.kv_precision
+    a["w_bytes"] = _lookup(puniq, pinv, {p: WEIGHT_BYTES[wp or p] for p in PRECISIONS}, 2.0)
+    a["kv_bytes"] = _lookup(puniq, pinv, {p: KV_BYTES[kp or DEFAULT_KV[p]] for p in PRECISIONS}, 2.0)
     a["peak"] = np.nan_to_num(peak, nan=1.0)
+    err.add(i_arr + o_arr > a["max_context"],
+            lambda t, c: f"input_len + output_len = {t:.0f} exceeds the model's max context {c:.0f}",
+            i_arr + o_arr, a["max_context"])
 
-    ctx_bad = (i_arr + o_arr > a["max_context"]) & (err == "")
-    err[ctx_bad] = [
-        f"input_len + output_len = {int(i_arr[i] + o_arr[i])} exceeds the model's max context {int(a['max_context'][i])}"
-        for i in np.flatnonzero(ctx_bad)
-    ]
-    ok = err == ""
+    ok = ~err.bad
     safe = lambda x, d: np.where(ok & np.isfinite(x) & (x > 0), x, d)  # noqa: E731
     n_ok = safe(n_arr, 1.0)
     args = (a, n_ok, safe(i_arr, 1.0), safe(o_arr, 1.0), np.where(ok, c_arr, np.nan), techniques, eff)
@@ -206,42 +231,47 @@ def serve_batch(
         out = instance_figures(np.minimum(n_ok, a["scaleup_domain"]), *args)
         if techniques.layout == "best":
             out = best_layout(out, n_ok, a["scaleup_domain"], args)
-    no_fit = ok & (out["max_concurrency"] < 1)
-    err[no_fit] = [
-        f"model does not fit: {out['weights_gb_per_chip'][i]:.1f} GB of weights per chip leave no room "
-        f"for one sequence's KV cache on {int(n_arr[i])} x {cspecs[cinv[i]].id} ({a['hbm_gb'][i]:.0f} GB each)"
-        for i in np.flatnonzero(no_fit)
-    ]
-    bad = err != ""
-    for k, v in out.items():
+    err.add(out["max_concurrency"] < 1,
+            lambda w, k, c, h: f"model does not fit: {w:.1f} GB of weights per chip leave no room for one "
+                               f"sequence's KV cache on {k:.0f} x {c} ({h:.0f} GB each)",
+            np.round(out["weights_gb_per_chip"], 1), n_arr, ckeys, a["hbm_gb"])
+    for v in out.values():
         if v.dtype.kind == "f":
-            v[bad] = np.nan
-    out["bound"] = np.where(bad, "", out["bound"])
+            v[err.bad] = np.nan
+    out["bound"] = np.where(err.bad, "", out["bound"])
     out["model"] = mkeys
     out["chip"] = ckeys
     out["n_chips"] = n_arr
     out["precision"] = prec
     out["input_len"] = i_arr
     out["output_len"] = o_arr
-    out["error"] = err.astype(str)
+    out["error"] = err.messages()
     return out
 
 
-def _check(err: np.ndarray, prec: np.ndarray, n_arr: np.ndarray, i_arr: np.ndarray,
-           o_arr: np.ndarray, c_arr: np.ndarray) -> np.ndarray:
-    """Row-level validation messages for the plain arguments (first problem wins)."""
-    checks = [
-        (~np.isin(prec, PRECISIONS), lambda i: f"precision: {prec[i]!r}; allowed: {', '.join(PRECISIONS)}"),
-        (~(n_arr >= 1) | (n_arr != np.floor(n_arr)), lambda i: f"n_chips: {n_arr[i]}; allowed: a whole number >= 1"),
-        (~(i_arr >= 1), lambda i: f"input_len: {i_arr[i]}; allowed: >= 1"),
-        (~(o_arr >= 1), lambda i: f"output_len: {o_arr[i]}; allowed: >= 1"),
-        (np.isfinite(c_arr) & ~(c_arr > 0), lambda i: f"concurrency: {c_arr[i]}; allowed: > 0 or empty"),
-    ]
-    for mask, msg in checks:
-        todo = mask & (err == "")
-        if todo.any():
-            err[todo] = [msg(i) for i in np.flatnonzero(todo)]
-    return err
+class _Errors:
+    """Per-row error messages ("" = fine); the first problem found for a row wins."""
+
+    def __init__(self, n: int) -> None:
+        self.bad = np.zeros(n, dtype=bool)
+        self.msg = np.full(n, "", dtype=object)
+
+    def take(self, msgs: np.ndarray) -> None:
+        """Adopt ready messages where no earlier problem was found."""
+        has = (msgs != "") & ~self.bad
+        self.msg[has] = msgs[has]
+        self.bad |= has
+
+    def add(self, mask: np.ndarray, fmt: Any, *cols: np.ndarray) -> None:
+        """Where mask holds and no earlier problem was found, fmt(*row values) is the message."""
+        rows = np.flatnonzero(mask & ~self.bad)
+        if len(rows):
+            values = zip(*(np.asarray(c)[rows].tolist() for c in cols))
+            self.msg[rows] = [fmt(*v) for v in values]  # only rows in error are formatted
+            self.bad[rows] = True
+
+    def messages(self) -> np.ndarray:
+        return self.msg.astype(str)
 
 
 def serve(

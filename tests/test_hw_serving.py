@@ -185,3 +185,13 @@ def test_techniques_move_the_right_figures() -> None:
 def test_techniques_validate(bad: dict) -> None:
     with pytest.raises(InputError):
         Techniques(**bad)
+
+
+def test_factorize_groups_strings_exactly() -> None:
+    from hardware_models.serving import _factorize
+
+    keys = np.array(["h100-sxm", "b200", "h100-sxm", "", "b200", "h20", "h100-sxm"])
+    uniq, first, inv = _factorize(keys)
+    assert np.array_equal(uniq[inv], keys)
+    assert np.array_equal(keys[first], uniq)
+    assert len(uniq) == 4
