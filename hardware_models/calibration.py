@@ -32,7 +32,7 @@ N_GLOBAL = 5  # bw_eff, mfu, layer_us, seq_us, collective_us
 # Physical ceilings: streaming GEMM reads reach 0.82 / 0.78 of datasheet bandwidth and bf16
 # GEMMs ~0.78 of peak on a real H100 / H200 (benchmarks/results/h1x0_roofline.json); a
 # fitted factor may go a little above what one kernel shape showed, never past these.
-MAX_BW_EFF = 0.90
+MAX_BW_EFF = 0.85
 MAX_MFU = 0.90
 RIDGE = 3.0  # weight of the prior that a generation's log-factor equals the global one
 
