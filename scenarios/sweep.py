@@ -251,10 +251,9 @@ def sweep_points(scenario: Any, grid: Mapping[str, Sequence[object]] | None = No
 def execute_run(spec: RunSpec) -> RunOutput:
     """The sweep task: one economy run, its monthly rows and summary (runs in a worker)."""
     from scenarios.run import run
-    from world.metrics import run_summary
 
     result = run(spec.payload, seed=spec.seed, months=spec.months)
-    return RunOutput(result.model, run_summary(result.model))
+    return RunOutput(result.model, result.summary)
 
 
 def execute(specs: Sequence[RunSpec], out: Path, executor: Executor,

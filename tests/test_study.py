@@ -59,3 +59,40 @@ def test_figures_are_drawn(tmp_path: Path) -> None:
     for name in ("s.png", "m.png", "p.png"):
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_small_morris_study_end_to_end(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from scenarios.study import study
+
+    out = tmp_path / "morris"
+    params = ["--param", "investors.trend_strength=0.5:2.5", "--param", "vendors.lead_time_months=1:12"]
+    cmd = [str(Path(sys.executable).with_name("aibubble")), "study", "baseline", "--method", "morris",
+           *params, "--samples", "2", "--metric", "max_drawdown", "--metric", "burst",
+           "--months", "24", "--workers", "1", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "mu_star" in proc.stdout
+
+    indices = pl.read_parquet(out / "indices.parquet")
+    assert indices.height == 4
+    assert set(indices["parameter"]) == {"investors.trend_strength", "vendors.lead_time_months"}
+    assert set(indices["metric"]) == {"max_drawdown", "burst"}
+    dd = indices.filter(pl.col("metric") == "max_drawdown")
+    assert (dd["mu_star"] >= dd["mu"].abs() - 1e-12).all()  # mu* = mean |EE| >= |mean EE|
+    assert dd["mu_star"].is_not_nan().all() and (dd["mu_star"] > 0).any()
+    runs = pl.read_parquet(out / "runs.parquet")
+    assert 1 <= runs.height <= 6 and runs["run_id"].n_unique() == runs.height  # 2 x (D+1) points
+    meta = json.loads((out / "study.json").read_text())
+    assert meta["method"] == "morris" and meta["points"] == 6
+    for name in ("morris_max_drawdown.png", "morris_burst.png", "phase_max_drawdown.png"):
+        assert (out / "figures" / name).read_bytes()[:4] == b"\x89PNG"
+
+    # the same study again from Python: no new run, same indices
+    again = study("baseline", out, "morris",
+                  {"investors.trend_strength": (0.5, 2.5), "vendors.lead_time_months": (1, 12)},
+                  2, ["max_drawdown", "burst"], months=24, workers=1, progress=False)
+    assert again.equals(indices)
