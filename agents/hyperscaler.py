@@ -40,14 +40,17 @@ class Hyperscaler(Provider, mesa.Agent):
         self.power_mw = 0.0
         self.construction: list[tuple[int, float]] = []  # (step ready, MW)
         self.on_order_h100e = 0.0
+        self.on_order_mw = 0.0
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
+        self.internal_need_h100e = 0.0
         self.sold_chip_months = 0.0
         self.rental_revenue_usd = 0.0
         self.rental_history: list[float] = []
         self.debt_usd = 0.0
         self.debt_payment_usd = 0.0
         self.covenant_breaches = 0
+        self.amortise_from = 0
         self.capex_usd = 0.0
         self.valuation_usd = 0.0
         self.has_lab = variant == "hyperscaler"
@@ -118,45 +121,64 @@ class Hyperscaler(Provider, mesa.Agent):
         return now * (1.0 + g) ** (horizon_months / 12.0)
 
     def capex_budget_usd(self) -> float:
-        """Money this owner can commit to chips and buildings this month."""
+        """Money this owner can commit to chips and buildings this month (debt included)."""
         hp = self.model.p.hyperscalers
         cash = max(self.model.ledger.usd(self.unique_id), 0.0)
         if self.variant == "neocloud":
-            # equity share only: the lender funds the rest (GPU-backed debt, F41)
-            return cash * 0.5 / max(1 - hp.neocloud_ltv, 0.05)
+            # a third of its equity a month, levered by GPU-backed debt (F41)
+            return cash / 6 / max(1 - hp.neocloud_ltv, 0.05)
         if self.variant == "state":
             return cash
         return cash * hp.capex_share_of_cash / 6.0
 
+    def building_usd_per_chip(self, chip_id: str) -> float:
+        hp = self.model.p.hyperscalers
+        return self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6 * hp.construction_usd_per_mw
+
     def plan_capex(self) -> None:
-        """Order chips and start buildings for the demand forecast at the end of the lead time."""
+        """Order chips and start buildings for the demand forecast at the end of the lead time.
+
+        Demand is extrapolated over construction lag + chip lead time (the overbuild channel);
+        state centres buy domestic chips with their subsidy whatever the demand.
+        """
         hp = self.model.p.hyperscalers
         horizon = hp.construction_lag_months + self.model.p.vendors.lead_time_months
         if self.variant == "state":
-            target = self.compute_h100e() + self.model.ledger.usd(self.unique_id) / 25_000.0
+            target = self.h100e_total() + self.model.ledger.usd(self.unique_id) / 20_000.0
         else:
             target = self.forecast_h100e(horizon) / 0.85  # assumption: plan for 85% utilisation
-        have = sum((self.fleet.get(c, 0) + self.unpowered.get(c, 0)) * self.model.h100e(c)
-                   for c in sorted(set(self.fleet) | set(self.unpowered)))
-        gap = target - have - self.on_order_h100e
+        gap = target - self.h100e_total() - self.on_order_h100e
         budget = self.capex_budget_usd()
         if gap > 0 and budget > 0:
             chip_id, price = self.model.best_chip_offer(self.region, state=self.variant == "state")
             if chip_id is not None:
-                units = int(min(gap / self.model.h100e(chip_id), budget / price))
+                units = int(min(gap / self.model.h100e(chip_id), budget / (price + self.building_usd_per_chip(chip_id))))
                 if units > 0:
-                    self.model.order_chips(self, chip_id, units, price, priority=int(self.variant == "hyperscaler"))
+                    self.model.order_chips(self, chip_id, units, price, priority=int(self.variant != "state"))
                     self.on_order_h100e += units * self.model.h100e(chip_id)
-        # buildings for everything owned or on order, ready after the construction lag
-        need_mw = self.mw_needed({**self.fleet}) + self.mw_needed(self.unpowered) \
-            + self.on_order_h100e * 700 * hp.server_overhead * hp.pue / 1e6
+                    self.on_order_mw += units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+        self.build()
+
+    def build(self) -> None:
+        """Start buildings for everything owned or on order, ready after the construction lag."""
+        hp = self.model.p.hyperscalers
+        need_mw = self.mw_needed(self.fleet) + self.mw_needed(self.unpowered) + self.on_order_mw
         pipeline = self.power_mw + sum(mw for _, mw in self.construction)
-        if need_mw > pipeline:
-            mw = need_mw - pipeline
-            cost = mw * hp.construction_usd_per_mw
-            paid = self.model.ledger.transfer(self.unique_id, "construction", cost, "construction") / 100
-            self.capex_usd += paid
-            self.construction.append((self.model.steps + hp.construction_lag_months, mw))
+        if need_mw <= pipeline:
+            return
+        mw = need_mw - pipeline
+        cost = mw * hp.construction_usd_per_mw
+        own_share = 1 - hp.neocloud_ltv if self.variant == "neocloud" else 1.0
+        cash = max(self.model.ledger.usd(self.unique_id), 0.0)
+        if cost * own_share > cash:  # build what can be paid for now; the rest waits
+            mw, cost = mw * cash / (cost * own_share), cash / own_share
+        if cost <= 0:
+            return
+        if self.variant == "neocloud":
+            self.borrow(cost * hp.neocloud_ltv)
+        paid = self.model.ledger.transfer(self.unique_id, "construction", cost, "construction") / 100
+        self.capex_usd += paid
+        self.construction.append((self.model.steps + hp.construction_lag_months, mw))
 
     # --- GPU-hour market -----------------------------------------------------------------
     def reservation_usd(self, chip_id: str) -> float:
@@ -171,7 +193,8 @@ class Hyperscaler(Provider, mesa.Agent):
         """Chips the own lab needs this month (serving plus training), newest classes first."""
         if not self.has_lab:
             return {}
-        need_h100e = self.lab_need_h100e()
+        need_h100e = self.internal_need_h100e = self.lab_need_h100e()
+        need_h100e = min(need_h100e, self.model.p.hyperscalers.max_internal_share * self.compute_h100e())
         use: dict[str, float] = {}
         for c in sorted(self.fleet, key=lambda c: (-self.model.chip(c).launch_year, c)):
             if need_h100e <= 0:
@@ -183,15 +206,32 @@ class Hyperscaler(Provider, mesa.Agent):
         return use
 
     def lab_need_h100e(self) -> float:
-        """Serving for last month's demand plus 20%, and a training budget from cash flow."""
-        d = self.model.deployment(self.model_id, self.model.region_best_serving_chip(self.region))
+        """Serving for last month's demand plus 20%, and training from a budget.
+
+        The training budget is a share of core cash flow, scaled by market sentiment (the
+        AI race heats up with valuations); it buys H100e at the lab's own cost.
+        """
+        hp = self.model.p.hyperscalers
+        best = self.model.region_best_serving_chip(self.region)
+        d = self.model.deployment(self.model_id, best)
         per_chip = max(d.mtok_per_chip_month * self.model.p.markets.serving_utilisation, 1e-9)
         serve = max(self.served_mtok + self.rationed_mtok, self.model.entry_demand_mtok(self) * 4) * 1.2 / per_chip
-        self.lab_serve_h100e = serve * self.model.h100e(self.model.region_best_serving_chip(self.region))
-        self.training_budget_usd = self.model.p.hyperscalers.core_cash_flow_usd_per_month * self.scale \
-            * 0.05 * self.model.sentiment_factor
-        train = self.training_budget_usd / max(self.model.gpu_price_h100e(self.region), 1.0)
-        return self.lab_serve_h100e + train
+        self.lab_serve_h100e = serve * self.model.h100e(best)
+        self.training_budget_usd = self.core_cash_flow_usd() * hp.lab_training_share * self.model.sentiment_factor
+        return self.lab_serve_h100e + self.training_budget_usd / self.own_cost_h100e()
+
+    def own_cost_h100e(self) -> float:
+        """Full cost of one owned H100e for a month: power plus straight-line depreciation."""
+        hp = self.model.p.hyperscalers
+        chips = [c for c in sorted(self.fleet) if self.fleet[c] > 0] or ["h100-sxm"]
+        c = max(chips, key=lambda k: (self.fleet.get(k, 0) * self.model.h100e(k), k))
+        per_chip = self.model.power_cost_chip_month(c, self.region) + \
+            self.model.chip(c).price_usd / (hp.depreciation_years * 12)
+        return per_chip / self.model.h100e(c)
+
+    def core_cash_flow_usd(self) -> float:
+        hp = self.model.p.hyperscalers
+        return hp.core_cash_flow_usd_per_month * self.scale * (1 + hp.core_cash_growth_per_year) ** self.model.years
 
     def spare(self, chip_id: str) -> float:
         """Chip-months free for the market after the lab and long-term contracts."""
@@ -206,8 +246,7 @@ class Hyperscaler(Provider, mesa.Agent):
         hp = self.model.p.hyperscalers
         led = self.model.ledger
         if self.variant == "hyperscaler":
-            flow = hp.core_cash_flow_usd_per_month * self.scale * (1 + hp.core_cash_growth_per_year) ** self.model.years
-            led.transfer("core_business", self.unique_id, flow, "core_cash_flow")
+            led.transfer("core_business", self.unique_id, self.core_cash_flow_usd(), "core_cash_flow")
         elif self.variant == "state":
             led.transfer("government", self.unique_id, self.model.state_subsidy * self.scale, "state_subsidy")
         power = sum(n * self.model.power_cost_chip_month(c, self.region) for c, n in self.fleet.items())
@@ -219,24 +258,30 @@ class Hyperscaler(Provider, mesa.Agent):
             self.service_debt()
 
     def borrow(self, usd: float) -> None:
-        """GPU-backed loan: cash from lenders, amortised over the term."""
+        """GPU-backed loan: cash from lenders; interest only until the chips earn (project
+        finance style: construction lag + lead time), then amortised over the term."""
         hp = self.model.p.hyperscalers
         self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
         self.debt_usd += usd
         r = (self.model.rate + hp.debt_rate_spread) / 12
         n = hp.debt_term_months
         self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
+        self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
 
     def service_debt(self) -> None:
-        """Pay interest and principal; count covenant breaches (rental income / debt service)."""
+        """Pay interest (and principal once amortising); count covenant breaches
+        (rental income / debt service below the minimum) and force sales after the grace."""
         hp = self.model.p.hyperscalers
         r = (self.model.rate + hp.debt_rate_spread) / 12
         interest = self.debt_usd * r
-        pay = min(self.debt_payment_usd, self.debt_usd + interest)
+        amortising = self.model.steps >= self.amortise_from
+        pay = min(self.debt_payment_usd, self.debt_usd + interest) if amortising else interest
         self.model.ledger.transfer(self.unique_id, "lenders", pay, "debt_service")
         self.debt_usd = max(self.debt_usd + interest - pay, 0.0)
         if self.debt_usd <= 1.0:
             self.debt_usd = self.debt_payment_usd = 0.0
+        if not amortising:
+            return
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
         dscr = income / max(pay, 1.0)
         self.covenant_breaches = self.covenant_breaches + 1 if dscr < hp.covenant_dscr else 0

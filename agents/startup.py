@@ -12,15 +12,16 @@ from agents.provider import Provider
 if TYPE_CHECKING:
     from world.model import ComputeEconomy
 
-# strategy -> (serving tier, markup over cost, staff multiple, training share multiple,
-#              quality at entry in log10 FLOPs, cash multiple). All assumptions: frontier labs
-# train big and price high; efficiency-first firms serve MoE cheaply; verticals win a
-# segment with a bonus; wrappers train nothing and sell thin products on small models.
+# strategy -> (serving tier, markup over cost, staff share of the burn plan, training share
+#              of the burn plan, quality at entry in log10 FLOPs, cash multiple at entry).
+# Assumptions; F21 (OpenAI 2024: training ~3bn, staff ~1.5bn of ~9bn costs) anchors the
+# frontier split. Frontier labs train big and price high; efficiency-first firms serve MoE
+# cheaply; verticals win a segment with a bonus; wrappers train nothing.
 STRATEGIES = {
-    "frontier": ("large", 0.6, 3.0, 1.0, 25.0, None),
-    "efficiency": ("large", 0.2, 1.0, 0.6, 24.4, 1.0),
-    "vertical": ("mid", 0.8, 0.7, 0.3, 24.4, 0.5),
-    "wrapper": ("small", 0.5, 0.3, 0.0, 24.0, 0.2),
+    "frontier": ("large", 0.6, 0.2, 0.6, 25.0, None),
+    "efficiency": ("large", 0.2, 0.3, 0.45, 24.4, 1.0),
+    "vertical": ("mid", 0.8, 0.45, 0.25, 24.4, 0.5),
+    "wrapper": ("small", 0.5, 0.6, 0.0, 24.0, 0.2),
 }
 # segment bonus in logit utility units: verticals own enterprise, wrappers coding/chat UX
 SEGMENT_BONUS = {
@@ -51,8 +52,10 @@ class Startup(Provider, mesa.Agent):
         rng = model.streams["startups"]
         self.init_provider(quality=q0 + 0.3 * rng.standard_normal(), tier=tier, markup=markup)
         self.bonus = SEGMENT_BONUS[strategy]
-        self.staff_usd = model.p.startups.staff_usd_per_month * staff * math.exp(0.3 * rng.standard_normal())
-        self.train_mult = train
+        self.staff_floor_usd = model.p.startups.staff_usd_per_month * math.exp(0.3 * rng.standard_normal())
+        self.staff_usd = self.staff_floor_usd
+        self.staff_share, self.train_share = staff, train
+        self.plan_training_usd = 0.0
         self.alive = True
         self.born_step = model.steps
         self.exit_step: int | None = None
@@ -69,12 +72,15 @@ class Startup(Provider, mesa.Agent):
         self.failed_rounds = 0
 
     # --- compute -------------------------------------------------------------------------
+    def plan_burn(self) -> None:
+        """After money comes in: spend it over the target runway, split by strategy."""
+        monthly = max(self.model.ledger.usd(self.unique_id), 0.0) / self.model.p.startups.target_runway_months
+        self.staff_usd = max(self.staff_floor_usd, monthly * self.staff_share)
+        self.plan_training_usd = monthly * self.train_share
+
     def training_budget_usd(self) -> float:
-        """A share of cash per month, scaled by strategy and by how hot the market is."""
-        cash = max(self.model.ledger.usd(self.unique_id), 0.0)
-        if self.failed_rounds:
-            return 0.0
-        return cash * self.model.p.startups.training_share_of_cash * self.train_mult
+        """This month's training spend: the plan, never more than the cash left."""
+        return min(self.plan_training_usd, max(self.model.ledger.usd(self.unique_id), 0.0))
 
     def serving_need_chips(self, chip_id: str) -> float:
         """Chips to serve last month's demand (served + rationed), grown 15% (assumption)."""
@@ -123,7 +129,7 @@ class Startup(Provider, mesa.Agent):
 
     def forward_arr_usd(self) -> float:
         """What investors price: run-rate grown one year, or the last round's narrative."""
-        return max(self.arr_usd() * (1 + max(self.growth(), 0.0)), self.narrative_arr_usd)
+        return max(self.arr_usd() * (1 + min(max(self.growth(), 0.0), 1.0)), self.narrative_arr_usd)
 
     def wants_funding(self) -> bool:
         return self.runway_months() < self.model.p.startups.min_runway_months
@@ -134,7 +140,9 @@ class Startup(Provider, mesa.Agent):
     def settle(self) -> None:
         """Pay staff; record this month's revenue and costs; decay the narrative."""
         if self.failed_rounds:
-            self.staff_usd *= 0.9  # cost cuts after a failed round (assumption: 10%/month)
+            # cost cuts after a failed round (assumption: staff -10% a month, training halved)
+            self.staff_usd = max(self.staff_usd * 0.9, 0.25 * self.staff_floor_usd)
+            self.plan_training_usd *= 0.5
         self.model.ledger.transfer(self.unique_id, "staff", self.staff_usd, "staff")
         self.revenue_history.append(self.token_revenue_usd)
         self.cost_history.append(self.staff_usd + self.spend_usd)
@@ -147,4 +155,5 @@ class Startup(Provider, mesa.Agent):
 
     def insolvent(self) -> bool:
         cash = self.model.ledger.usd(self.unique_id)
-        return cash < 0 or (self.failed_rounds >= 3 and cash < self.burn_usd())
+        # out of money, or no investor for two attempts and under three months of runway
+        return cash < 0 or (self.failed_rounds >= 2 and cash < 3 * self.burn_usd())

@@ -34,10 +34,15 @@ class ChipVendor(mesa.Agent):
         self.backlog_h100e = 0.0
 
     def on_sale(self, year: int) -> list[str]:
-        """Products launched by `year`, newest first; the three newest are still made."""
-        live = [c for c in self.products if self.model.chip(c).launch_year <= year]
+        """Products launched in the last four years up to `year` (assumption: a data-centre
+        part is made for about four years), newest first."""
+        live = [c for c in self.products if year - 3 <= self.model.chip(c).launch_year <= year]
         live.sort(key=lambda c: (-self.model.chip(c).launch_year, c))
-        return live[:3]
+        return live
+
+    def wait_months(self) -> float:
+        """Expected wait for a new order: backlog over monthly output."""
+        return self.backlog_h100e / max(self.capacity_h100e, 1.0)
 
     def quote(self, chip_id: str) -> float:
         """Unit price now: list price, minus 15%/yr once two years old, plus a backlog premium."""
@@ -56,7 +61,7 @@ class ChipVendor(mesa.Agent):
             self.capacity_h100e += add
         pressure = self.backlog_h100e / max(self.capacity_h100e, 1.0)
         if pressure > 1.0:
-            add = self.capacity_h100e * vp.capacity_growth_per_year / 12 * min(pressure, 3.0)
+            add = self.capacity_h100e * vp.capacity_growth_per_year / 12
             cost = add * 12 * 2000.0  # assumption: ~$2k of fab/packaging capex per H100e-per-year of output
             self.model.ledger.transfer(self.unique_id, "fabs", min(cost, max(self.model.ledger.usd(self.unique_id), 0.0)),
                                        "vendor_capex")

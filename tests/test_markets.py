@@ -154,15 +154,33 @@ def test_brock_hommes_share_is_logit_of_fitness_and_off_when_disabled() -> None:
 
 
 def test_trend_followers_extrapolate_and_fundamentalists_revert() -> None:
-    f, c = capital.forecasts(0.2, 0.1, reversion=0.5, trend=1.0)
-    assert f == pytest.approx(0.1) and c == pytest.approx(0.3)
+    f, c = capital.forecasts(0.2, reversion=0.5, trend=1.2)
+    assert f == pytest.approx(0.1) and c == pytest.approx(0.24)
 
 
-def test_without_trend_followers_sentiment_decays_to_fundamentals() -> None:
+def test_brock_hommes_step_by_hand() -> None:
+    # x1 = 0.1, equal fitness -> share 0.5; f_f = 0, f_c = 0.12; R = 1 (rate 0); no news/noise
+    st = capital.step(capital.CapitalState(x=[0.0, 0.1]), 0.0, 0.0, reversion=0.0, trend=1.2,
+                      intensity=1.0, memory=0.0, cost=0.01, rate=0.0, enabled=True)
+    assert st.x[-1] == pytest.approx(0.06)
+    gain = (0.06 - 0.1) * capital.PROFIT_SCALE  # -0.4
+    assert st.fitness_fund == pytest.approx(gain * (0.0 - 0.1) - 0.01)  # 0.03
+    assert st.fitness_trend == pytest.approx(gain * (0.12 - 0.1))  # -0.008
+    assert st.trend_share == pytest.approx(1 / (1 + math.exp(0.038)))
+
+
+def test_without_trend_followers_sentiment_is_news_and_noise_only() -> None:
     st = capital.CapitalState(x=[0.4, 0.5])
+    st = capital.step(st, 0.0, 0.0, 0.0, 1.3, 10.0, 0.5, 0.02, 0.05, enabled=False)
+    assert st.x[-1] == 0.0 and st.trend_share == 0.0
+
+
+def test_trend_followers_can_run_a_bubble() -> None:
+    # all trend followers (fitness far apart): x grows by g/R a month until the cap
+    st = capital.CapitalState(x=[0.0, 0.1], fitness_trend=10.0)
     for _ in range(30):
-        st = capital.step(st, 0.0, 0.0, 0.8, 1.2, 5.0, 0.7, enabled=False)
-    assert abs(st.x[-1]) < 0.01 and st.trend_share == 0.0
+        st = capital.step(st, 0.0, 0.0, 0.0, 1.3, 10.0, 0.9, 0.0, 0.0, enabled=True)
+    assert st.x[-1] == capital.X_LIMIT
 
 
 def test_lp_inflows_fall_with_rates_and_rise_with_returns() -> None:

@@ -37,7 +37,8 @@ def reference_volume(params: DemandParams, years: float, multipliers: np.ndarray
     out = np.zeros((len(REGIONS), len(SEGMENTS)))
     for k, seg in enumerate(segments(params)):
         users = seg.users_max_m * 1e6 * bass_share(seg.bass_p, seg.bass_q, seg.users_2023_share, years)
-        mtok = users * seg.mtok_per_user_month * (1 + seg.tokens_growth_per_year) ** years * multipliers[k]
+        mtok = users * seg.mtok_per_user_month * (1 + seg.tokens_growth_per_year) ** min(years, seg.tokens_growth_years) \
+            * multipliers[k]
         out[0, k] = mtok * (1 - seg.cn_share)
         out[1, k] = mtok * seg.cn_share
     return out

@@ -31,8 +31,11 @@ from world.params import EconomyParams
 
 STREAMS = ("setup", "startups", "demand", "capital", "entry", "exits")
 # assumption: software-ecosystem discount on a vendor's value per H100e (CUDA moat):
-# buyers treat an AMD H100e as worth 60% of an NVIDIA one; Chinese chips compete at home.
-ECOSYSTEM = {"NVIDIA": 1.0, "AMD": 0.6, "Huawei": 0.8, "Cambricon": 0.6}
+# buyers treat an AMD H100e as worth 35% of an NVIDIA one (MI300X sells at ~half an
+# H100's price for ~1.4x its specs); Chinese chips compete at home.
+ECOSYSTEM = {"NVIDIA": 1.0, "AMD": 0.35, "Huawei": 0.8, "Cambricon": 0.6}
+# assumption: buyers discount 10% of value per month of expected wait (time to market).
+WAIT_PENALTY_PER_MONTH = 0.1
 
 
 class ComputeEconomy(mesa.Model):
@@ -68,6 +71,7 @@ class ComputeEconomy(mesa.Model):
         self.sentiment_factor = 1.0
         self.gpu_price: dict[tuple[str, str], float] = {}
         self.contracts: list[Contract] = []
+        self.contract_book: dict[tuple[int, str], float] = {}  # (owner id, class) -> chips reserved
         self.chip_orders: list[ChipOrder] = []
         self.deliveries: list[tuple[int, Hyperscaler, str, int, float]] = []
         self.deals: list[tuple[int, int]] = []  # (step, startup id) of closed rounds, for herding
@@ -161,7 +165,8 @@ class ComputeEconomy(mesa.Model):
 
     # --- chip market ---------------------------------------------------------------------
     def best_chip_offer(self, region: str, state: bool = False) -> tuple[str | None, float]:
-        """The product with the most H100e per dollar (ecosystem-weighted) a buyer may buy."""
+        """The product with the most H100e per dollar (ecosystem-weighted, discounted for the
+        vendor's backlog wait) a buyer may buy."""
         best, best_val, best_price = None, -1.0, 0.0
         for v in self.vendors:
             for c in v.on_sale(int(self.year_frac)):
@@ -171,7 +176,7 @@ class ComputeEconomy(mesa.Model):
                 if state and chip.export_class != "domestic-cn":
                     continue
                 price = v.quote(c)
-                val = self.h100e(c) * ECOSYSTEM.get(v.name, 0.5) / price
+                val = self.h100e(c) * ECOSYSTEM.get(v.name, 0.5) / price / (1 + WAIT_PENALTY_PER_MONTH * v.wait_months())
                 if val > best_val:
                     best, best_val, best_price = c, val, price
         return best, best_price
@@ -187,7 +192,13 @@ class ComputeEconomy(mesa.Model):
 
     # --- GPU-hour contracts --------------------------------------------------------------
     def contracted_out(self, owner: Hyperscaler, chip_id: str) -> float:
-        return sum(k.chips for k in self.contracts if k.owner is owner and k.chip_id == chip_id)
+        """Chips of a class an owner has reserved for renters this month."""
+        return self.contract_book.get((owner.unique_id, chip_id), 0.0)
+
+    def add_contract(self, k: Contract) -> None:
+        self.contracts.append(k)
+        key = (k.owner.unique_id, k.chip_id)
+        self.contract_book[key] = self.contract_book.get(key, 0.0) + k.chips
 
     # --- capital -------------------------------------------------------------------------
     def recent_deals(self, s: Startup) -> int:

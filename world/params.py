@@ -32,6 +32,7 @@ class Segment(_Section):
     bass_q: float = Field(ge=0, le=5)  # imitation coefficient per year
     mtok_per_user_month: float = Field(gt=0, le=1e6)  # paid tokens per user per month, 2023
     tokens_growth_per_year: float = Field(ge=0, le=100)  # growth of tokens per user (agentic use)
+    tokens_growth_years: float = Field(4.0, ge=0, le=50)  # assumption: per-user growth saturates after 4 years
     elasticity: float = Field(ge=0, le=5)  # own-price elasticity of segment volume
     quality_min: float = Field(ge=0, le=40)  # providers below this capability get no share
     quality_weight: float = Field(ge=0, le=50)  # logit weight per decade of training compute
@@ -47,22 +48,22 @@ class DemandParams(_Section):
     # Volumes are set so that 2023 AI revenue is a few $bn a year (F20: OpenAI ~$1bn 2023).
     chat: Segment = Segment(
         users_max_m=1500, users_2023_share=0.1, bass_p=0.03, bass_q=0.9,
-        mtok_per_user_month=0.02, tokens_growth_per_year=0.6, elasticity=1.2,
+        mtok_per_user_month=0.01, tokens_growth_per_year=0.15, elasticity=1.05,
         quality_min=24.0, quality_weight=2.5, price_weight=1.2, latency_weight=0.5, cn_share=0.3,
     )
     enterprise: Segment = Segment(
         users_max_m=300, users_2023_share=0.15, bass_p=0.03, bass_q=0.8,
-        mtok_per_user_month=0.3, tokens_growth_per_year=1.0, elasticity=1.05,
+        mtok_per_user_month=0.15, tokens_growth_per_year=0.25, elasticity=0.95,
         quality_min=24.5, quality_weight=3.0, price_weight=1.0, latency_weight=0.3, cn_share=0.25,
     )
     coding: Segment = Segment(
         users_max_m=40, users_2023_share=0.05, bass_p=0.02, bass_q=1.2,
-        mtok_per_user_month=1.0, tokens_growth_per_year=3.0, elasticity=1.4,
+        mtok_per_user_month=0.5, tokens_growth_per_year=0.6, elasticity=1.2,
         quality_min=25.0, quality_weight=4.0, price_weight=1.0, latency_weight=1.0, cn_share=0.2,
     )
     multimodal: Segment = Segment(
         users_max_m=400, users_2023_share=0.02, bass_p=0.02, bass_q=0.7,
-        mtok_per_user_month=0.1, tokens_growth_per_year=1.0, elasticity=1.3,
+        mtok_per_user_month=0.05, tokens_growth_per_year=0.25, elasticity=1.1,
         quality_min=24.5, quality_weight=2.0, price_weight=1.3, latency_weight=0.5, cn_share=0.3,
     )
     noise_sd: float = Field(0.05, ge=0, le=1)  # assumption: month-to-month demand noise (log sd)
@@ -77,14 +78,18 @@ class InvestorParams(_Section):
     lp_rate_sensitivity: float = Field(8.0, ge=0, le=100)  # assumption: inflows fall ~8%/pp of rates
     lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns
     deploy_share_per_month: float = Field(0.12, ge=0, le=1)  # assumption: funds deploy over ~8 months
-    fundamental_multiple: float = Field(12.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
+    fundamental_multiple: float = Field(10.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
     growth_premium: float = Field(1.0, ge=0, le=10)  # assumption: multiple rises with revenue growth
     trend_following: bool = True  # ablation switch: False removes trend-chasing investors
-    trend_strength: float = Field(1.25, ge=0, le=5)  # Brock-Hommes trend coefficient g (assumption)
-    reversion: float = Field(0.7, ge=0, le=1)  # fundamentalist expected reversion per month (assumption)
-    switching_intensity: float = Field(3.0, ge=0, le=100)  # Brock-Hommes beta (assumption)
-    fitness_memory: float = Field(0.7, ge=0, lt=1)  # weight on past forecast fitness (assumption)
-    sentiment_noise_sd: float = Field(0.06, ge=0, le=1)  # assumption: news shocks to sentiment
+    # Brock-Hommes (1998) expectations; defaults in the paper's chaotic region (g > R,
+    # high beta), tuned so that bubbles and crashes occur in some seeds, not all (assumption).
+    trend_strength: float = Field(1.25, ge=0, le=5)  # trend followers' extrapolation g
+    reversion: float = Field(0.0, ge=0, le=1)  # fundamentalists' expected persistence v (0 in BH98)
+    switching_intensity: float = Field(10.0, ge=0, le=1000)  # beta of the discrete choice
+    fitness_memory: float = Field(0.5, ge=0, lt=1)  # weight on past realised profits
+    fundamentalist_cost: float = Field(0.02, ge=0, le=10)  # cost of fundamental analysis (fitness units)
+    sentiment_noise_sd: float = Field(0.05, ge=0, le=1)  # assumption: news shocks to sentiment
+    min_pre_money_to_ask: float = Field(1.0, ge=0, le=100)  # assumption: no VC prices a round where founders give up more than half
     herding: float = Field(1.0, ge=0, le=10)  # logit weight on peers' recent deals in the same startup
     writedown_threshold: float = Field(0.3, ge=0, le=1)  # marks this far below last round are written down
     corporate_arms: bool = True  # hyperscalers' corporate venture arms invest
@@ -99,11 +104,13 @@ class HyperscalerParams(_Section):
     n_neocloud: int = Field(3, ge=0, le=10_000)  # F41: CoreWeave, Lambda, Fluidstack...
     n_state: int = Field(2, ge=0, le=10_000)  # S10/S11: state-backed computing centres (CN)
     construction_lag_months: int = Field(18, ge=0, le=84)  # S04/F35: 12 -> 24 months build
-    forecast_window_months: int = Field(6, ge=1, le=36)  # assumption: trailing window for trend extrapolation
-    max_growth_per_year: float = Field(3.0, ge=0, le=20)  # assumption: cap on extrapolated growth
+    forecast_window_months: int = Field(12, ge=1, le=36)  # assumption: trailing window for trend extrapolation
+    max_growth_per_year: float = Field(2.0, ge=0, le=20)  # assumption: cap on extrapolated growth
     core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # F13: ~$126bn/yr big-5 capex 2023, funded by core cash
     core_cash_growth_per_year: float = Field(0.12, ge=-0.5, le=2)  # assumption: cloud/ads growth
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
+    lab_training_share: float = Field(0.003, ge=0, le=1)  # assumption: in-house labs train with ~2% of core cash flow (F32/F33: budgets 2-3x/yr)
+    max_internal_share: float = Field(0.6, ge=0, le=1)  # assumption: a cloud keeps ~40% of its AI fleet for customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
     initial_h100e: float = Field(60_000, ge=0)  # F19: ~50-150k H100s per big buyer 2023
     neocloud_initial_h100e: float = Field(15_000, ge=0)  # F19: CoreWeave ~40k
@@ -128,10 +135,9 @@ class StartupParams(_Section):
     share_efficiency: float = Field(0.2, ge=0)
     share_vertical: float = Field(0.3, ge=0)
     share_wrapper: float = Field(0.3, ge=0)
-    initial_cash_usd: float = Field(3e8, gt=0)  # assumption: median seed-to-B AI lab cash 2023
+    initial_cash_usd: float = Field(5e8, gt=0)  # assumption: median seed-to-B AI lab cash 2023
     frontier_cash_multiple: float = Field(10.0, ge=1)  # F20/F21: frontier labs hold ~10x more
     staff_usd_per_month: float = Field(4e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; small labs ~$50m/yr
-    training_share_of_cash: float = Field(0.04, ge=0, le=1)  # F21: training ~ 3bn of ~9bn costs; per month
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
@@ -159,6 +165,7 @@ class MarketParams(_Section):
     contract_share: float = Field(0.5, ge=0, le=1)  # assumption: share of steady needs under contract
     contract_discount: float = Field(0.1, ge=0, le=0.9)  # assumption: reserved vs on-demand discount
     reservation_floor_share: float = Field(0.5, ge=0, le=2)  # share of depreciation in owners' ask
+    max_rent_payback_months: float = Field(6.0, gt=0, le=120)  # assumption: rent above 1/6 of a chip's price a month and buyers would rather buy (F01a: >$8/h at the 2023 peak)
     fire_sale_discount: float = Field(0.5, ge=0, le=0.99)  # assumption: distressed GPUs sold at half
     serving_utilisation: float = Field(0.5, gt=0, le=1)  # assumption: average over diurnal peaks
     input_len: int = Field(2000, ge=1, le=200_000)  # assumption: standard request mix

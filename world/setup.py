@@ -98,6 +98,7 @@ def new_startup(model: ComputeEconomy, region: str) -> Startup | None:
     s.narrative_arr_usd = post / model.market_multiple
     s.valuation_usd = post
     s.last_round_step = model.t
+    s.plan_burn()
     model.log_event("entry", s, lead, paid, s.strategy)
     return s
 

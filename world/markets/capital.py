@@ -1,10 +1,15 @@
 """Capital market: Brock-Hommes expectations, syndicated rounds, up/flat/down pricing.
 
 The sentiment state x is the log deviation of the market's EV/revenue multiple from its
-fundamental value. Two forecasting rules compete (Brock and Hommes 1998): fundamentalists
-expect reversion, x_f = v x_{t-1}; trend followers extrapolate, x_c = x_{t-1} + g (x_{t-1} - x_{t-2}).
-Each rule's fitness is minus its discounted squared forecast error; the share of trend
-followers is the logit exp(beta U_c) / (exp(beta U_f) + exp(beta U_c)).
+fundamental value. Two forecasting rules compete (Brock and Hommes 1998, "Heterogeneous
+beliefs and routes to chaos in a simple asset pricing model"): fundamentalists expect the
+deviation to vanish (f_f = v x, v = 0 in the paper) and pay a small cost for their
+analysis; trend followers extrapolate it (f_c = g x). The market sets
+x_t = (n_c f_c + (1 - n_c) f_f) / R + news + noise with R = 1 + rate/12. Each rule's
+fitness is its realised profit, (x_t - R x_{t-1}) (f_h - R x_{t-1}), with memory; the share
+of trend followers is the logit exp(beta U_c) / (exp(beta U_f) + exp(beta U_c)).
+With g > R and a high beta, the switching alone produces bubbles and crashes in some
+seeds and calm in others.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from world.markets import gpu_hours
 if TYPE_CHECKING:
     from world.model import ComputeEconomy
 
+# Profits are per unit position on the log deviation; the scale makes beta comparable
+# across parameter sets (assumption: a 10% move pays 1 unit).
+PROFIT_SCALE = 10.0
+X_LIMIT = 1.5  # the multiple stays within exp(+-1.5) = 0.22x .. 4.5x of fundamental
+
 
 @dataclass
 class CapitalState:
@@ -34,9 +44,9 @@ class CapitalState:
     trend_forecast: float = 0.0
 
 
-def forecasts(x1: float, x2: float, reversion: float, trend: float) -> tuple[float, float]:
+def forecasts(x1: float, reversion: float, trend: float) -> tuple[float, float]:
     """(fundamentalist, trend-follower) forecasts of this month's deviation."""
-    return reversion * x1, x1 + trend * (x1 - x2)
+    return reversion * x1, trend * x1
 
 
 def trend_share(fitness_fund: float, fitness_trend: float, intensity: float, enabled: bool) -> float:
@@ -48,22 +58,25 @@ def trend_share(fitness_fund: float, fitness_trend: float, intensity: float, ena
 
 
 def step(state: CapitalState, news: float, noise: float, reversion: float, trend: float,
-         intensity: float, memory: float, enabled: bool) -> CapitalState:
-    """Advance x one month: the market average forecast plus news (fundamentals) and noise.
+         intensity: float, memory: float, cost: float, rate: float, enabled: bool) -> CapitalState:
+    """Advance x one month.
 
     Args:
-        news: log change of fundamentals the market learns this month (revenue surprise).
+        news: log change of fundamentals the market learns this month (failures, surprises).
         noise: a draw from the sentiment noise stream.
+        cost: fundamentalists' cost of analysis, in fitness units per month.
+        rate: the annual policy rate (the discount factor R = 1 + rate/12).
     """
-    x1, x2 = state.x[-1], state.x[-2]
+    r = 1.0 + rate / 12.0
+    x1 = state.x[-1]
     share = trend_share(state.fitness_fund, state.fitness_trend, intensity, enabled)
-    f_fund, f_trend = forecasts(x1, x2, reversion, trend)
-    x = (1 - share) * f_fund + share * f_trend + news + noise
-    x = float(np.clip(x, -3.0, 3.0))
-    # fitness: discounted negative squared error of each rule's forecast
-    fit_f = memory * state.fitness_fund - (1 - memory) * (x - f_fund) ** 2 * 100
-    fit_c = memory * state.fitness_trend - (1 - memory) * (x - f_trend) ** 2 * 100
-    nxt_f, nxt_c = forecasts(x, x1, reversion, trend)
+    f_fund, f_trend = forecasts(x1, reversion, trend)
+    x = ((1 - share) * f_fund + share * f_trend) / r + news + noise
+    x = float(np.clip(x, -X_LIMIT, X_LIMIT))
+    gain = (x - r * x1) * PROFIT_SCALE
+    fit_f = gain * (f_fund - r * x1) - cost + memory * state.fitness_fund
+    fit_c = gain * (f_trend - r * x1) + memory * state.fitness_trend
+    nxt_f, nxt_c = forecasts(x, reversion, trend)
     return CapitalState(x=[x1, x], fitness_fund=fit_f, fitness_trend=fit_c,
                         trend_share=trend_share(fit_f, fit_c, intensity, enabled),
                         fundamental_forecast=nxt_f, trend_forecast=nxt_c)
@@ -137,7 +150,8 @@ def _update_sentiment(model: ComputeEconomy) -> None:
     news = -0.5 * failures / alive  # assumption: each failure in 10% of the field costs 5% of sentiment
     noise = ip.sentiment_noise_sd * model.streams["capital"].standard_normal()
     model.capital = step(model.capital, news, noise, ip.reversion, ip.trend_strength,
-                         ip.switching_intensity, ip.fitness_memory, ip.trend_following)
+                         ip.switching_intensity, ip.fitness_memory, ip.fundamentalist_cost, model.rate,
+                         ip.trend_following)
     x = model.capital.x[-1]
     model.market_multiple = model.fundamental_multiple * math.exp(x)
     model.sentiment_factor = float(np.clip(math.exp(x), 0.2, 3.0))
@@ -174,8 +188,11 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
         k = int(rng.choice(len(pool), p=w / w.sum()))
         s = pool[k]
         ask = s.funding_ask_usd()
+        quote = inv.quote(s)
+        if quote < ask * ip.min_pre_money_to_ask:
+            continue  # the round would hand over too much of the company: no offer
         share = ip.corporate_share_of_round if inv.kind == "corporate" else 0.5
-        offers[s.unique_id].append((inv, inv.quote(s), min(budget, ask * share)))
+        offers[s.unique_id].append((inv, quote, min(budget, ask * share)))
     for s in seekers:
         o = offers[s.unique_id]
         ask = s.funding_ask_usd()
@@ -208,6 +225,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
     s.last_post_usd = post
     s.last_round_step = model.t
     s.failed_rounds = 0
+    s.plan_burn()
     s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
     model.deals.append((model.t, s.unique_id))
     model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + raised
@@ -224,7 +242,7 @@ def _compute_commitment(model: ComputeEconomy, s, owner, value_usd: float) -> No
     c = classes[0]
     price = model.gpu_price.get((owner.region, c), owner.reservation_usd(c) * 2) * (1 - mp.contract_discount)
     chips = value_usd / (mp.contract_months * price)
-    model.contracts.append(gpu_hours.Contract(owner, s, c, chips, price, model.t + mp.contract_months, True))
+    model.add_contract(gpu_hours.Contract(owner, s, c, chips, price, model.t + mp.contract_months, True))
     model.log_event("compute_contract", s, owner, value_usd, f"{chips:.0f} x {c} for {mp.contract_months} months (circular)")
 
 

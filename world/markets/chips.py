@@ -87,7 +87,7 @@ def run(model: ComputeEconomy) -> None:
         live = [k for k in book if k.buyer.alive and model.may_buy(k.chip_id, k.buyer.region)]
         for k in book:
             if k not in live:
-                k.buyer.on_order_h100e -= k.units * model.h100e(k.chip_id)
+                _forget(model, k, k.units)
         if not live:
             v.backlog_h100e = 0.0
             continue
@@ -101,14 +101,14 @@ def run(model: ComputeEconomy) -> None:
             if units > 0:
                 units = _pay_for(model, k, units)
             if units > 0:
+                _forget(model, k, units)
                 k.units -= units
-                k.buyer.on_order_h100e -= units * hk
                 model.deliveries.append((model.t + model.p.vendors.lead_time_months, k.buyer, k.chip_id,
                                          units, units * k.price_usd))
             if k.units > 0 and model.t - k.step < 12:  # assumption: orders lapse after a year
                 still_open.append(k)
             else:
-                k.buyer.on_order_h100e -= k.units * hk
+                _forget(model, k, k.units)
         v.backlog_h100e = float(sum(k.units * model.h100e(k.chip_id) for k in still_open if k.vendor is v))
     model.chip_orders = still_open
     due = [d for d in model.deliveries if d[0] <= model.t]
@@ -116,6 +116,14 @@ def run(model: ComputeEconomy) -> None:
     for _, buyer, chip_id, units, cost in due:
         if buyer.alive:
             buyer.receive(chip_id, units, cost)
+
+
+def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
+    """Units leave the buyer's on-order books (shipped, lapsed or barred)."""
+    hp = model.p.hyperscalers
+    k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
+    mw = units * model.chip(k.chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+    k.buyer.on_order_mw = max(k.buyer.on_order_mw - mw, 0.0)
 
 
 def _pay_for(model: ComputeEconomy, k, units: int) -> int:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from world.model import ComputeEconomy
 
 HOURS_PER_MONTH = 730.0
+# A training budget is bid as a demand curve: equal money at these multiples of the last
+# price, so spending stays within budget and the price clears where budgets meet supply.
+TRAINING_TRANCHES = (0.5, 0.7, 1.0, 1.4, 2.0)
 
 
 @dataclass
@@ -113,19 +116,9 @@ def run(model: ComputeEconomy) -> None:
     renters = [s for s in model.startups if s.alive]
     for s in renters:
         s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
+    _sign_contracts(model, renters, owners)
     _serve_contracts(model)
 
-    bids: dict[tuple[str, str], list[tuple[float, float, int, object, str]]] = {}
-    for s in renters:
-        _renter_bids(model, s, bids)
-    if not prio:
-        for o in owners:
-            if o.has_lab:
-                need = o.lab_need_h100e()
-                c = _cheapest_class(model, o.region, per="h100e")
-                if c is not None:
-                    price = 3.0 * model.gpu_price.get((o.region, c), _ask_guess(model, o.region, c))
-                    bids.setdefault((o.region, c), []).append((need / model.h100e(c), price, 2 * o.unique_id, o, "lab"))
     asks: dict[tuple[str, str], list[tuple[float, float, int, object]]] = {}
     for o in owners:
         for c in sorted(o.fleet):
@@ -133,6 +126,18 @@ def run(model: ComputeEconomy) -> None:
             if q > 1e-9:
                 asks.setdefault((o.region, c), []).append((q, o.reservation_usd(c), o.unique_id, o))
                 o.offered_chip_months += q
+    offer = {key: (sum(x[0] for x in a), min(x[1] for x in a)) for key, a in asks.items()}
+    bids: dict[tuple[str, str], list[tuple[float, float, int, object, str]]] = {}
+    for s in renters:
+        _renter_bids(model, s, bids, offer)
+    if not prio:
+        for o in owners:
+            if o.has_lab:
+                need = o.lab_need_h100e()
+                c = _cheapest_class(model, o.region, per="h100e", offer=offer)
+                if c is not None:
+                    price = rent_cap(model, c)
+                    bids.setdefault((o.region, c), []).append((need / model.h100e(c), price, 16 * o.unique_id, o, "lab"))
     vol_h, spend_h = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
     unmet_h = {"us": 0.0, "cn": 0.0}
     for key in sorted({**bids, **asks}):
@@ -171,20 +176,35 @@ def run(model: ComputeEconomy) -> None:
     _record_owner_demand(model, owners, unmet_h)
 
 
+def rent_cap(model: ComputeEconomy, c: str) -> float:
+    """The most anyone pays per chip-month: buying the chip instead pays back in N months."""
+    vendor = next((v for v in model.vendors if c in v.products), None)
+    price = vendor.quote(c) if vendor is not None else model.chip(c).price_usd
+    return price / model.p.markets.max_rent_payback_months
+
+
 def _ask_guess(model: ComputeEconomy, region: str, c: str) -> float:
     return model.power_cost_chip_month(c, region) + model.chip(c).price_usd / 60.0
 
 
-def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str | None = None) -> str | None:
-    """Class with the lowest last price per H100e (training) or per Mtok (serving)."""
+def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str | None = None,
+                    offer: dict | None = None) -> str | None:
+    """Class with the lowest expected price per H100e (training) or per Mtok (serving).
+
+    With `offer` (this month's asks: volume and lowest ask per class), only classes on
+    offer count and the expected price is max(last price, lowest ask); without it, every
+    class owned in the region counts at its last price.
+    """
     best, best_cost = None, np.inf
-    classes = sorted({c: 0 for o in model.owners if o.alive and o.region == region for c in o.fleet if o.fleet[c] > 0})
+    if offer is not None:
+        classes = sorted(c for r, c in offer if r == region)
+    else:
+        classes = sorted({c: 0 for o in model.owners if o.alive and o.region == region for c in o.fleet if o.fleet[c] > 0})
     for c in classes:
         price = model.gpu_price.get((region, c), _ask_guess(model, region, c))
-        if per == "h100e":
-            unit = model.h100e(c)
-        else:
-            unit = model.deployment(model_id, c).mtok_per_chip_month
+        if offer is not None:
+            price = max(price, offer[(region, c)][1])
+        unit = model.h100e(c) if per == "h100e" else model.deployment(model_id, c).mtok_per_chip_month
         if unit <= 0:
             continue
         cost = price / unit
@@ -193,29 +213,32 @@ def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str 
     return best
 
 
-def _renter_bids(model: ComputeEconomy, s, bids: dict) -> None:
+def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
     """A startup's bids: serving chips in its cheapest class per Mtok, training per H100e."""
-    c = _cheapest_class(model, s.region, per="mtok", model_id=s.model_id)
+    c = _cheapest_class(model, s.region, per="mtok", model_id=s.model_id, offer=offer)
     if c is not None:
         need = s.serving_need_chips(c) - s.serving_chips.get(c, 0.0)
         if need > 1e-6:
-            bids.setdefault((s.region, c), []).append((need, s.serving_bid_usd(c), 2 * s.unique_id, s, "serve"))
+            bid = min(s.serving_bid_usd(c), rent_cap(model, c))
+            bids.setdefault((s.region, c), []).append((need, bid, 16 * s.unique_id, s, "serve"))
     budget = s.training_budget_usd()
     if budget > 0:
-        ct = _cheapest_class(model, s.region, per="h100e")
+        ct = _cheapest_class(model, s.region, per="h100e", offer=offer)
         if ct is not None:
             ref = model.gpu_price.get((s.region, ct), _ask_guess(model, s.region, ct))
-            cap = ref * (1.0 + model.sentiment_factor)  # hot markets pay up for training slots
-            bids.setdefault((s.region, ct), []).append((budget / ref, cap, 2 * s.unique_id + 1, s, "train"))
+            for k, mult in enumerate(TRAINING_TRANCHES):
+                p = min(ref * mult, rent_cap(model, ct) * mult / TRAINING_TRANCHES[-1])
+                bids.setdefault((s.region, ct), []).append(
+                    (budget / len(TRAINING_TRANCHES) / p, p, 16 * s.unique_id + 1 + k, s, "train"))
 
 
 def _serve_contracts(model: ComputeEconomy) -> None:
     """Reserved capacity first, at the locked price; expired contracts drop."""
-    keep = []
-    for k in model.contracts:
-        if k.end < model.t or not k.owner.alive or not k.renter.alive:
-            continue
-        keep.append(k)
+    keep = [k for k in model.contracts if k.end >= model.t and k.owner.alive and k.renter.alive]
+    model.contracts = []
+    model.contract_book = {}
+    for k in keep:
+        model.add_contract(k)
         have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0), 0.0)
         q = min(k.chips, have)
         if q <= 0:
@@ -229,7 +252,33 @@ def _serve_contracts(model: ComputeEconomy) -> None:
         k.renter.serving_chips[k.chip_id] = k.renter.serving_chips.get(k.chip_id, 0.0) + q
         k.renter.serving_cost_usd += pay
         k.renter.spend_usd += pay
-    model.contracts = keep
+
+
+def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
+    """Startups lock part of their serving needs for contract_months at a discount to spot,
+    with the owner that has most spare chips of the class (lower id on ties)."""
+    mp = model.p.markets
+    for s in renters:
+        c = _cheapest_class(model, s.region, per="mtok", model_id=s.model_id)
+        if c is None:
+            continue
+        have = sum(k.chips for k in model.contracts if k.renter is s and k.chip_id == c)
+        need = s.serving_need_chips(c)
+        gap = mp.contract_share * need - have
+        if gap < max(100.0, 0.25 * mp.contract_share * need):
+            continue  # top up only by meaningful blocks (assumption: >= 100 chips or a quarter of the need)
+        cands = [o for o in owners if o.region == s.region and o.spare(c) >= 1.0]
+        if not cands:
+            continue
+        o = max(cands, key=lambda o: (o.spare(c), -o.unique_id))
+        spot = model.gpu_price.get((s.region, c), _ask_guess(model, s.region, c))
+        price = max(spot * (1 - mp.contract_discount), o.reservation_usd(c))
+        if price > min(s.serving_bid_usd(c), rent_cap(model, c)):
+            continue
+        q = min(gap, o.spare(c))
+        model.add_contract(Contract(o, s, c, q, price, model.t + mp.contract_months, False))
+        model.log_event("compute_contract", s, o, q * price * mp.contract_months,
+                        f"{q:.0f} x {c} for {mp.contract_months} months")
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
@@ -253,7 +302,7 @@ def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> 
     """Each owner's demand signal for capex: own use + rented + its share of unmet bids."""
     tot = {r: sum(o.compute_h100e() for o in owners if o.region == r) for r in ("us", "cn")}
     for o in owners:
-        used = sum(n * model.h100e(c) for c, n in o.internal_use.items())
+        used = o.internal_need_h100e if o.has_lab else 0.0
         sold = o.sold_chip_months * (o.compute_h100e() / max(sum(o.fleet.values()), 1))
         share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
         o.demand_history.append(used + sold + share * unmet_h[o.region])

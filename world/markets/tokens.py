@@ -167,7 +167,8 @@ def _split_lab_chips(model: ComputeEconomy, o) -> None:
         k = min(n, max(need, 0.0) / model.h100e(c))
         if k > 0:
             o.serving_chips[c] = k
-            o.serving_cost_usd += k * o.reservation_usd(c)
+            # the lab prices at opportunity cost: what the chip would earn rented out
+            o.serving_cost_usd += k * max(o.reservation_usd(c), model.gpu_price.get((o.region, c), 0.0))
             need -= k * model.h100e(c)
         if n - k > 0:
             o.lab_training_chips[c] = n - k
