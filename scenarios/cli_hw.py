@@ -338,13 +338,11 @@ def _nullable(a: np.ndarray) -> pl.Series:
 
 def write_csv_atomic(frame: pl.DataFrame, out: Path) -> None:
     """Write to a temp file beside `out`, then rename: readers never see half a file."""
-    folder = out.parent
-    if not folder.is_dir():
-        raise InputError(f"--out: folder {folder} does not exist")
     if out.is_dir():
         raise InputError(f"--out: {out} is a folder; give a file name")
     tmp = None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
         os.close(fd)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
