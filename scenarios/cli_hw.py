@@ -343,7 +343,7 @@ def write_csv_atomic(frame: pl.DataFrame, out: Path) -> None:
     tmp = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
         os.close(fd)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the output is an ordinary file
         frame.write_csv(tmp)
