@@ -43,7 +43,7 @@ def sweep_command(
                  workers=workers, scheduler=scheduler)
     failed = pl.read_parquet(out / "failures.parquet").height
     _out.print(f"{runs.height} runs finished, {failed} failed, in {out}/ "
-               "(runs.parquet, model/, failures.parquet, sweep.json)")
+               "(runs.parquet, model/, failures.parquet, sweep.json)", soft_wrap=True)
 
 
 def _param(item: str) -> tuple[str, tuple[float, float]]:
@@ -92,7 +92,7 @@ def study_command(
     for row in indices.iter_rows(named=True):
         table.add_row(*(f"{row[c]:.3g}" if isinstance(row[c], float) else str(row[c]) for c in cols))
     _out.print(table)
-    _out.print(f"figures in {out / 'figures'}/")
+    _out.print(f"figures in {out / 'figures'}/", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
