@@ -11,7 +11,7 @@ from mesa.visualization.utils import update_counter
 
 from viz.model import VizEconomy
 from viz.panels import Dashboard, money
-from viz.tables import AGENT_COLUMNS, EVENT_COLUMNS, agent_rows, event_rows, headers
+from viz.tables import AGENT_HEADERS, EVENT_HEADERS, agent_rows, event_rows
 
 FIGURE_TITLES = {
     "prices": "API price index and GPU-hour price",
@@ -83,7 +83,7 @@ def EventLog(model: VizEconomy) -> None:
         solara.Text("No events this month." if model.steps else "Press Step or Play to start.")
         return
     solara.v.DataTable(
-        headers=headers(EVENT_COLUMNS),
+        headers=EVENT_HEADERS,
         items=rows,
         item_key="n",
         items_per_page=10,
@@ -99,7 +99,7 @@ def AgentTable(model: VizEconomy) -> None:
     rows = solara.use_memo(lambda: agent_rows(model.agents_now(), model.runways()), [model, model.steps])
     with solara.Card("Agents (click a column to sort)", classes=["aibubble-agents"], margin=0):
         solara.v.DataTable(
-            headers=headers(AGENT_COLUMNS),
+            headers=AGENT_HEADERS,
             items=rows,
             item_key="agent_id",
             items_per_page=15,

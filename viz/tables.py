@@ -15,7 +15,8 @@ import polars as pl
 AGENT_COLUMNS = (
     ("Agent", "agent_id", "agent_id", None),
     ("Kind", "kind", "kind", None),
-    ("Alive", "alive", "alive", None),
+    ("Region", "region", "region", None),
+    ("Strategy", "strategy", "strategy", None),
     ("Cash $M", "cash", "cash_usd", 1e-6),
     ("Runway (months)", "runway", "runway_months", 1.0),
     ("Valuation $M", "valuation", "valuation_usd", 1e-6),
@@ -23,18 +24,15 @@ AGENT_COLUMNS = (
     ("Price $/Mtok", "price", "price_usd_per_mtok", 1.0),
     ("Compute H100e", "compute", "compute_h100e", 1.0),
 )
-EVENT_COLUMNS = (
-    ("Kind", "kind"),
-    ("Agent", "agent_id"),
-    ("Counterparty", "counterparty_id"),
-    ("Amount $M", "amount"),
-    ("Detail", "detail"),
-)
-
-
-def headers(columns: tuple[tuple, ...]) -> list[dict[str, str]]:
-    """Vuetify data-table headers (text shown, value = row key)."""
-    return [{"text": c[0], "value": c[1]} for c in columns]
+AGENT_HEADERS = [{"text": header, "value": key} for header, key, _column, _scale in AGENT_COLUMNS]
+# Vuetify data-table headers of the event log; the detail text gets the room.
+EVENT_HEADERS = [
+    {"text": "Kind", "value": "kind", "width": "22%"},
+    {"text": "Agent", "value": "agent_id", "width": "8%"},
+    {"text": "Counterparty", "value": "counterparty_id", "width": "8%"},
+    {"text": "Amount $M", "value": "amount", "width": "12%"},
+    {"text": "Detail", "value": "detail", "width": "50%"},
+]
 
 
 def _number(value: object, scale: float) -> float | None:
