@@ -232,8 +232,9 @@ def serve_batch(
         if techniques.layout == "best":
             out = best_layout(out, n_ok, a["scaleup_domain"], args)
     err.add(out["max_concurrency"] < 1,
-            lambda w, k, c, h: f"model does not fit: {w:.1f} GB of weights per chip leave no room for one "
-                               f"sequence's KV cache on {k:.0f} x {c} ({h:.0f} GB each)",
+            lambda w, k, c, h: f"model does not fit: {w:.1f} GB of weights per chip plus one sequence's "
+                               f"KV cache exceed {k:.0f} x {c} ({h:.0f} GB each); use more chips, a lower "
+                               "precision or shorter sequences",
             np.round(out["weights_gb_per_chip"], 1), n_arr, ckeys, a["hbm_gb"])
     for v in out.values():
         if v.dtype.kind == "f":
