@@ -161,7 +161,7 @@ def plan_runs(scenario: Any, points: Sequence[Mapping[str, object]], seeds: Sequ
     overlap = [k for k in swept if any(s.partition("=")[0].strip() == k for s in sets)]
     if overlap:
         raise InputError(f"{overlap[0]!r} is both fixed by --set and swept; choose one")
-    identity = {"name": base.name, "sha256": _file_sha256(getattr(base, "path", None))}
+    identity = {"name": base.name, "sha256": _file_sha256(base.path)}
     specs: list[RunSpec] = []
     point_runs: list[list[str]] = []
     seen: set[str] = set()
@@ -173,13 +173,14 @@ def plan_runs(scenario: Any, points: Sequence[Mapping[str, object]], seeds: Sequ
             loaded[texts] = (resolved, parameter_paths(resolved))
         resolved, rpaths = loaded[texts]
         typed = {k: rpaths[k] for k in point}
+        n_months = resolved.months if months is None else months  # default and explicit: one id
         ids = []
         for seed in seeds:
-            rid = run_id_for(identity, rpaths, seed, months)
+            rid = run_id_for(identity, rpaths, seed, n_months)
             ids.append(rid)
             if rid not in seen:
                 seen.add(rid)
-                specs.append(RunSpec(rid, i, seed, typed, resolved, months))
+                specs.append(RunSpec(rid, i, seed, typed, resolved, n_months))
         point_runs.append(ids)
     return Plan(base, specs, swept, point_runs)
 
@@ -353,8 +354,8 @@ def sweep(scenario: str | Path, out: str | Path, seeds: str | Sequence[int] = "0
         meta = {
             "command": command_line(scenario, seed_list, sets, grid, random, samples, months),
             "scenario": plan.scenario.name,
-            "scenario_path": str(getattr(plan.scenario, "path", "")),
-            "scenario_sha256": _file_sha256(getattr(plan.scenario, "path", None)),
+            "scenario_path": str(plan.scenario.path or ""),
+            "scenario_sha256": _file_sha256(plan.scenario.path),
             "version": package_version(),
             "seeds": seed_list,
             "swept": plan.swept,
