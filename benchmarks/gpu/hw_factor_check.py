@@ -50,8 +50,9 @@ def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
     for m in (64, 256, 1024, 4096, 8192):
         x16 = torch.randn(m, k, dtype=torch.bfloat16, device=dev)
         x8 = x16.to(torch.float8_e4m3fn)
-        ms16 = _time_ms(lambda: x16 @ w16.t())
-        ms8 = _time_ms(lambda: torch._scaled_mm(x8, w8.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16))
+        ms16 = _time_ms(lambda x16=x16: x16 @ w16.t())
+        ms8 = _time_ms(lambda x8=x8: torch._scaled_mm(x8, w8.t(), scale_a=one, scale_b=one,
+                                                        out_dtype=torch.bfloat16))
         gemm[m] = {"bf16_tflops": 2 * m * k * n / ms16 / 1e9, "fp8_tflops": 2 * m * k * n / ms8 / 1e9}
     out["gemm"] = gemm
 
@@ -60,20 +61,18 @@ def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
     decode = {}
     for m in (16, 64, 256):  # fp8 products need a multiple of 16 rows
         x8 = torch.randn(m, k, dtype=torch.bfloat16, device=dev).to(torch.float8_e4m3fn)
-        ms = _time_ms(lambda: [torch._scaled_mm(x8, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
-                               for w in stack])
+        ms = _time_ms(lambda x8=x8: [torch._scaled_mm(x8, w.t(), scale_a=one, scale_b=one,
+                                                         out_dtype=torch.bfloat16) for w in stack])
         decode[m] = {"ms": ms, "weight_tb_s": 16 * k * n / ms / 1e9}
     out["fp8_decode_gemm"] = decode
-    del stack
 
     # Decode attention: B sequences, 64 query heads over 8 KV heads of 128, context C, bf16.
     attn = {}
     for b, c in ((64, 1024), (64, 4096), (256, 2048), (16, 16384)):
         q = torch.randn(b, 64, 1, 128, dtype=torch.bfloat16, device=dev)
         kv = torch.randn(2, b, 8, c, 128, dtype=torch.bfloat16, device=dev)
-        ms = _time_ms(lambda: F.scaled_dot_product_attention(q, kv[0], kv[1], enable_gqa=True))
+        ms = _time_ms(lambda q=q, kv=kv: F.scaled_dot_product_attention(q, kv[0], kv[1], enable_gqa=True))
         attn[f"{b}x{c}"] = {"ms": ms, "kv_tb_s": kv.numel() * 2 / ms / 1e9}
-        del kv
     out["decode_attention"] = attn
 
     # Elementwise: RMSNorm-like pass over 8192 tokens x 8192 hidden (read + write).
