@@ -62,6 +62,7 @@ def _workload(framework: str, notes: str) -> str:
         return "excluded: decode pool of a disaggregated deployment, not end to end"
     if "mtp" in text and "speculative" in text:
         return "mtp"
+    # TensorRT-LLM v0.5.0 rows (the H200 launch blog) ran the same static gptSessionBenchmark.
     if "static batch" in text or "v0.5.0" in text:
         return "static"
     return "continuous"

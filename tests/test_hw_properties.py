@@ -34,6 +34,7 @@ techniques = st.builds(
     spec_draft_cost=st.floats(0, 0.3),
     disaggregated=st.booleans(),
     batching=st.sampled_from(["continuous", "static"]),
+    layout=st.sampled_from(["single", "best"]),
 )
 
 
