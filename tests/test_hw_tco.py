@@ -61,3 +61,9 @@ def test_training_run_rejects_bad_input() -> None:
         training_run(-1, 1e12, "h100-sxm", 8)
     with pytest.raises(InputError):
         training_run(7, 1e12, "h100-sxm", 8, mfu=1.5)
+
+
+def test_training_run_near_published_llama2_70b() -> None:
+    """Llama 2 paper (arXiv 2307.09288, Table 2): 70B on 2T tokens took 1,720,320 A100-hours."""
+    run = training_run(68.98, 2e12, "a100-80gb-sxm", 2048)
+    assert run.gpu_hours == pytest.approx(1_720_320, rel=0.3)
