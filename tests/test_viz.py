@@ -107,7 +107,7 @@ def test_event_rows_keep_each_event() -> None:
     rows = event_rows(events)
     assert [r["kind"] for r in rows] == ["funding_round", "bankruptcy"]
     assert rows[0]["amount"] == 250.0 and rows[1]["amount"] is None
-    assert rows[1]["counterparty_id"] == ""
+    assert rows[0]["parties"] == "3 → 9" and rows[1]["parties"] == "4"
 
 
 def viz_cli(*args: str) -> subprocess.CompletedProcess[str]:

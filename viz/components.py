@@ -66,7 +66,7 @@ def Figures(model: VizEconomy) -> None:
             for name in pair:
                 with solara.Card(FIGURE_TITLES[name], classes=[f"aibubble-{name}"], margin=0):
                     solara.Image(images[name], format="svg+xml", width="100%")
-    with solara.Columns([1, 1]):
+    with solara.Columns([4, 5]):
         with solara.Card(f"Deal network, {model.month_str}", classes=["aibubble-network"], margin=0):
             solara.Text("node size: compute · colour: kind · grey: failed", style={"font-size": "0.8em"})
             solara.Image(images["network"], format="svg+xml", width="100%")

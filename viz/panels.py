@@ -221,7 +221,9 @@ class SeriesPanel:
     def _mark_burst(self, frame: pl.DataFrame, x: np.ndarray) -> None:
         """A red line at the month the burst detector fires (world.metrics.detect_burst)."""
         column = self.spec.burst_column
-        burst = detect_burst(frame.get_column(column).to_numpy()) if column and x.size else None
+        series = frame.get_column(column).to_numpy() if column and x.size else np.array([])
+        # A non-finite value is the model's bug (its ledger checks catch it): draw, don't mark.
+        burst = detect_burst(series) if series.size and np.isfinite(series).all() else None
         self.burst_line.set_visible(burst is not None)
         self.burst_text.set_visible(burst is not None)
         if burst is not None:

@@ -25,13 +25,12 @@ AGENT_COLUMNS = (
     ("Compute H100e", "compute", "compute_h100e", 1.0),
 )
 AGENT_HEADERS = [{"text": header, "value": key} for header, key, _column, _scale in AGENT_COLUMNS]
-# Vuetify data-table headers of the event log; the detail text gets the room.
+# Vuetify data-table headers of the event log.
 EVENT_HEADERS = [
-    {"text": "Kind", "value": "kind", "width": "22%"},
-    {"text": "Agent", "value": "agent_id", "width": "8%"},
-    {"text": "Counterparty", "value": "counterparty_id", "width": "8%"},
-    {"text": "Amount $M", "value": "amount", "width": "12%"},
-    {"text": "Detail", "value": "detail", "width": "50%"},
+    {"text": "Kind", "value": "kind"},
+    {"text": "Agent → counterparty", "value": "parties"},
+    {"text": "Amount $M", "value": "amount"},
+    {"text": "Detail", "value": "detail"},
 ]
 
 
@@ -68,8 +67,7 @@ def event_rows(events: list[dict]) -> list[dict[str, object]]:
         {
             "n": i,
             "kind": str(e.get("kind", "")),
-            "agent_id": "" if e.get("agent_id") is None else str(e["agent_id"]),
-            "counterparty_id": "" if e.get("counterparty_id") is None else str(e["counterparty_id"]),
+            "parties": " → ".join(str(e[k]) for k in ("agent_id", "counterparty_id") if e.get(k) is not None),
             "amount": _number(e.get("amount_usd"), 1e-6),
             "detail": str(e.get("detail", "")),
         }
