@@ -47,11 +47,6 @@ KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5, "fp4
 # Default KV-cache precision per serving precision: quantised checkpoints ship an fp8 KV
 # cache (NVIDIA ModelOpt fp8/nvfp4 recipes); weight-only int4 keeps a 16-bit cache.
 DEFAULT_KV = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "int8": "int8", "int4": "bf16", "fp4": "fp8"}
-# Which peak the matrix products run at. int4 is weight-only (W4A16): math in bf16.
-PEAK_FIELD = {
-    "bf16": "bf16_tflops", "fp16": "bf16_tflops", "fp8": "fp8_tflops",
-    "int8": "int8_tops", "int4": "bf16_tflops", "fp4": "fp4_tflops",
-}
 
 # Engine memory settings (assumptions, stated):
 KV_MEMORY_FRACTION = 0.90  # TensorRT-LLM kv_cache_free_gpu_memory_fraction and vLLM gpu_memory_utilization default 0.9

@@ -20,7 +20,6 @@ from hardware_models.errors import InputError
 from hardware_models.roofline import (
     DEFAULT_KV,
     KV_BYTES,
-    PEAK_FIELD,
     PRECISIONS,
     WEIGHT_BYTES,
     Techniques,
@@ -211,8 +210,8 @@ def serve_batch(
     a["mfu"] = np.array([g[1] for g in per_gen] or [1.0])[cinv]
 
     # Precision-dependent peaks and byte widths, looked up per distinct (chip, precision).
-    table = np.array([[np.nan if c is None or PEAK_FIELD.get(p) is None or getattr(c, PEAK_FIELD[p]) is None
-                       else getattr(c, PEAK_FIELD[p]) for p in puniq] for c in cspecs] or [[np.nan]], dtype=float)
+    table = np.array([[np.nan if c is None or c.peak_tflops(p) is None else c.peak_tflops(p) for p in puniq]
+                      for c in cspecs] or [[np.nan]], dtype=float)
     peak = table[cinv, pinv] if n else np.zeros(0)
     err.add(np.isnan(peak), lambda c, p: f"precision: chip {c} has no {p} tensor cores", ckeys, prec)
     wp, kp = techniques.weight_precision, techniques.kv_precision

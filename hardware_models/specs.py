@@ -21,6 +21,12 @@ CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 EXPORT_CLASSES = ("unrestricted", "restricted-cn", "domestic-cn")
 ATTENTION_KINDS = ("mha", "gqa", "mla")
 
+# Which tensor peak each serving precision runs at. int4 is weight-only (W4A16): bf16 math.
+PEAK_FIELD = {
+    "bf16": "bf16_tflops", "fp16": "bf16_tflops", "fp8": "fp8_tflops",
+    "int8": "int8_tops", "int4": "bf16_tflops", "fp4": "fp4_tflops",
+}
+
 # The reference chip of the H100-equivalent conversion (NVIDIA H100 SXM datasheet).
 _H100_BF16_TFLOPS = 989.5
 _H100_HBM_TB_S = 3.35
@@ -52,6 +58,11 @@ class Chip:
     def fp16_tflops(self) -> float:
         """FP16 and BF16 run at the same tensor-core rate on every catalogued chip."""
         return self.bf16_tflops
+
+    def peak_tflops(self, precision: str) -> float | None:
+        """Dense peak TFLOP/s (TOP/s for int8) a serving precision runs at; None if the chip lacks it."""
+        field_name = PEAK_FIELD.get(precision)
+        return None if field_name is None else getattr(self, field_name)
 
     @property
     def h100_equivalents(self) -> float:
