@@ -13,6 +13,8 @@ from rich.table import Table
 from hardware_models.errors import InputError
 
 _out = Console()
+if not _out.is_terminal:  # logs: keep table cells whole rather than fit 80 columns
+    _out = Console(width=200)
 _err = Console(stderr=True)
 
 Sets = Annotated[list[str], typer.Option("--set", help="key=value fixed for every run (as in `aibubble run`).")]

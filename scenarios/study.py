@@ -70,12 +70,14 @@ def sample(method: str, problem: dict[str, Any], samples: int) -> np.ndarray:
 
 
 def analyze(method: str, problem: dict[str, Any], x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """SALib's indices for one metric; NaN where the metric never varies (nothing to apportion)."""
+    """SALib's indices for one metric.
+
+    A metric that never varies has no variance for Sobol to apportion (NaN indices); its
+    Morris elementary effects are simply zero, as SALib computes.
+    """
     names = problem["names"]
-    if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
-        keys = ("S1", "S1_conf", "ST", "ST_conf") if method == "sobol" else (
-            "mu", "mu_star", "sigma", "mu_star_conf")
-        return {k: np.full(len(names), np.nan) for k in keys}
+    if method == "sobol" and (not np.all(np.isfinite(y)) or np.ptp(y) == 0):
+        return {k: np.full(len(names), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "sobol":

@@ -96,3 +96,9 @@ def test_small_morris_study_end_to_end(tmp_path: Path) -> None:
                   {"investors.trend_strength": (0.5, 2.5), "vendors.lead_time_months": (1, 12)},
                   2, ["max_drawdown", "burst"], months=24, workers=1, progress=False)
     assert again.equals(indices)
+
+
+def test_constant_metric_has_zero_morris_effects() -> None:
+    x = sample("morris", PROBLEM, 6)
+    si = analyze("morris", PROBLEM, x, np.ones(len(x)))
+    np.testing.assert_array_equal(si["mu_star"], [0.0, 0.0, 0.0])
