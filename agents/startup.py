@@ -155,5 +155,7 @@ class Startup(Provider, mesa.Agent):
 
     def insolvent(self) -> bool:
         cash = self.model.ledger.usd(self.unique_id)
-        # out of money, or no investor for two attempts and under three months of runway
-        return cash < 0 or (self.failed_rounds >= 2 and cash < 3 * self.burn_usd())
+        # out of money; or no investor for two attempts and under three months of runway;
+        # or no investor for max_failed_rounds attempts in a row
+        return cash < 0 or (self.failed_rounds >= 2 and cash < 3 * self.burn_usd()) \
+            or self.failed_rounds >= self.model.p.startups.max_failed_rounds

@@ -34,9 +34,13 @@ class ChipVendor(mesa.Agent):
         self.backlog_h100e = 0.0
 
     def on_sale(self, year: int) -> list[str]:
-        """Products launched in the last four years up to `year` (assumption: a data-centre
-        part is made for about four years), newest first."""
-        live = [c for c in self.products if year - 3 <= self.model.chip(c).launch_year <= year]
+        """Products launched by `year` within four years of the vendor's newest one
+        (assumption: a data-centre part is made for about four years), newest first."""
+        launched = [c for c in self.products if self.model.chip(c).launch_year <= year]
+        if not launched:
+            return []
+        newest = max(self.model.chip(c).launch_year for c in launched)
+        live = [c for c in launched if self.model.chip(c).launch_year >= newest - 3]
         live.sort(key=lambda c: (-self.model.chip(c).launch_year, c))
         return live
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from world.demand import SEGMENTS
 from world.params import (
     ArchitectureEvent,
     DemandShockEvent,
@@ -35,7 +36,7 @@ def apply(model: ComputeEconomy) -> None:
         elif isinstance(e, ArchitectureEvent):
             model.add_architecture(e.model_id, e.tier)
         elif isinstance(e, DemandShockEvent):
-            model.demand_multipliers[model.segment_index(e.segment)] *= e.tokens_multiplier
+            model.demand_multipliers[SEGMENTS.index(e.segment)] *= e.tokens_multiplier
             amount = e.tokens_multiplier
         elif isinstance(e, SubsidyEvent):
             model.state_subsidy = e.usd_per_month

@@ -13,10 +13,11 @@ from collections.abc import Hashable, Iterable, Mapping
 AccountKey = Hashable
 
 # The outside world: accounts that are not agents. Their balances go negative as money
-# flows into the economy from them (customers pay, LPs commit, lenders lend).
+# flows into the economy from them (customers pay, LPs commit, lenders lend). The GPU
+# exchange passes spot payments from renters to owners; it holds only rounding cents.
 EXTERNAL = (
     "customers", "lps", "lenders", "power", "staff", "fabs", "construction",
-    "government", "core_business", "founders",
+    "government", "core_business", "founders", "gpu_exchange",
 )
 
 

@@ -50,6 +50,7 @@ class ComputeEconomy(mesa.Model):
         super().__init__(seed=seed)
         self.p = params if params is not None else EconomyParams()
         self.seed = seed
+        self.t = 0  # the month being simulated (0-based); set at the start of each step
         self.streams = {n: np.random.default_rng([seed, zlib.crc32(n.encode())]) for n in STREAMS}
         y, m = self.p.run.start.split("-")
         self.start_year, self.start_month = int(y), int(m)
@@ -91,11 +92,6 @@ class ComputeEconomy(mesa.Model):
     def month_index(self, ym: str) -> int:
         y, m = ym.split("-")
         return (int(y) - self.start_year) * 12 + int(m) - self.start_month
-
-    @property
-    def t(self) -> int:
-        """The month being simulated (0-based); 0 before the first step."""
-        return max(self.steps - 1, 0)
 
     @property
     def month_str(self) -> str:
@@ -241,6 +237,8 @@ class ComputeEconomy(mesa.Model):
     # --- the month -----------------------------------------------------------------------
     def step(self) -> None:
         """One month, in the order of DESIGN.md."""
+        self.t = self.steps - 1
+        self.rent_caps: dict[str, float] = {}
         self.month = {"prev_demand_us": self.month.get("demand_us", 0.0),
                       "prev_demand_cn": self.month.get("demand_cn", 0.0)}
         events.apply(self)  # 1. policies and shocks due this month

@@ -110,7 +110,7 @@ class HyperscalerParams(_Section):
     core_cash_growth_per_year: float = Field(0.12, ge=-0.5, le=2)  # assumption: cloud/ads growth
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
     lab_training_share: float = Field(0.003, ge=0, le=1)  # assumption: in-house labs train with ~2% of core cash flow (F32/F33: budgets 2-3x/yr)
-    max_internal_share: float = Field(0.6, ge=0, le=1)  # assumption: a cloud keeps ~40% of its AI fleet for customers
+    max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
     initial_h100e: float = Field(60_000, ge=0)  # F19: ~50-150k H100s per big buyer 2023
     neocloud_initial_h100e: float = Field(15_000, ge=0)  # F19: CoreWeave ~40k
@@ -135,10 +135,11 @@ class StartupParams(_Section):
     share_efficiency: float = Field(0.2, ge=0)
     share_vertical: float = Field(0.3, ge=0)
     share_wrapper: float = Field(0.3, ge=0)
-    initial_cash_usd: float = Field(5e8, gt=0)  # assumption: median seed-to-B AI lab cash 2023
+    initial_cash_usd: float = Field(1e9, gt=0)  # assumption: AI model startups held ~$1bn each in 2023 (F24: ~$86bn AI VC that year)
     frontier_cash_multiple: float = Field(10.0, ge=1)  # F20/F21: frontier labs hold ~10x more
     staff_usd_per_month: float = Field(4e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; small labs ~$50m/yr
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
+    max_failed_rounds: int = Field(6, ge=1, le=120)  # assumption: six months without a term sheet and founders sell or close
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
     subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
@@ -146,8 +147,8 @@ class StartupParams(_Section):
     price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
     efficient_adoption: bool = True  # ablation switch: firms adopt MoE architectures
     adoption_lag_months: int = Field(6, ge=0, le=60)  # assumption: followers adopt MoE 6 months later
-    entry_per_month: float = Field(0.3, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment
-    acquisition_appetite: float = Field(0.5, ge=0, le=1)  # assumption: chance a distressed firm finds a buyer
+    entry_per_month: float = Field(0.15, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment
+    acquisition_appetite: float = Field(0.35, ge=0, le=1)  # assumption: a third of failing labs are bought (F28-F31: acqui-hires), the rest close
 
 
 class VendorParams(_Section):

@@ -73,30 +73,36 @@ def strategy_draw(model: ComputeEconomy) -> str:
     return str(model.streams["startups"].choice(list(STRATEGIES), p=probs))
 
 
-def new_startup(model: ComputeEconomy, region: str) -> Startup | None:
-    """A startup with a seed round from one or two investors of its region (if any can pay)."""
+def new_startup(model: ComputeEconomy, region: str) -> Startup:
+    """A startup with its first institutional round.
+
+    A VC of its region leads with up to a quarter of its dry powder. Firms present at the
+    start also hold the capital they raised before 2023 (from the "founders" account:
+    earlier rounds and strategic money outside the model); entrants have only what the
+    VC pays.
+    """
     s = _add(model, model.startups, Startup(model, region, strategy_draw(model)))
     srng = model.streams["startups"]
     mult = model.p.startups.frontier_cash_multiple if s.strategy == "frontier" else STRATEGIES[s.strategy][5]
-    cash = model.p.startups.initial_cash_usd * mult * math.exp(0.5 * srng.standard_normal())
+    target = model.p.startups.initial_cash_usd * mult * math.exp(0.5 * srng.standard_normal())
     vcs = [i for i in model.investors if i.kind == "vc" and i.region == region] or \
         [i for i in model.investors if i.kind == "vc"]
     lead = vcs[int(srng.integers(len(vcs)))] if vcs else None
     paid = 0.0
     if lead is not None:
-        paid = model.ledger.transfer(lead.unique_id, s.unique_id, min(cash, max(model.ledger.usd(lead.unique_id), 0.0)),
-                                     "seed_round") / 100
-    if paid <= 0:
-        model.ledger.transfer("founders", s.unique_id, cash, "founder_capital")
-        paid = cash
-    post = paid / 0.3  # assumption: the first institutional round buys ~30%
+        ticket = min(target, 0.25 * max(model.ledger.usd(lead.unique_id), 0.0))
+        paid = model.ledger.transfer(lead.unique_id, s.unique_id, ticket, "seed_round") / 100
+    if model.steps == 0 and target > paid:
+        model.ledger.transfer("founders", s.unique_id, target - paid, "pre_2023_capital")
+    cash = model.ledger.usd(s.unique_id)
+    post = cash / 0.3  # assumption: outside investors own ~30% after the first institutional round
     if lead is not None and paid > 0:
-        s.stakes[lead.unique_id] = 0.3
+        s.stakes[lead.unique_id] = 0.3 * paid / cash
         model.network.add_flow(lead.unique_id, s.unique_id, "equity", paid, model.t)
         lead.invested_usd += paid
     s.last_post_usd = post
     s.narrative_arr_usd = post / model.market_multiple
-    s.valuation_usd = post
+    s.valuation_usd = max(post, 1e6)
     s.last_round_step = model.t
     s.plan_burn()
     model.log_event("entry", s, lead, paid, s.strategy)
@@ -118,7 +124,12 @@ def _endow_owner(model: ComputeEconomy, o: Hyperscaler) -> None:
         units = int(h100e * share / model.h100e(chip_id))
         cost = units * specs.get_chip(chip_id).price_usd * 0.8  # assumption: bought 2021-22, 20% depreciated
         o.receive(chip_id, units, cost)
-    o.power_mw = o.mw_needed(o.unpowered) * 1.1
+    # assumption: 2023 owners had 30% spare powered space and builds from 2022 that add
+    # half their fleet's power in the first year
+    need = o.mw_needed(o.unpowered)
+    o.power_mw = need * 1.3
+    o.construction.append((6, need * 0.25))
+    o.construction.append((12, need * 0.25))
     o.power_up()
     if o.variant == "hyperscaler":
         model.ledger.transfer("core_business", o.unique_id, hp.core_cash_flow_usd_per_month * o.scale * 6, "opening_cash")

@@ -85,8 +85,9 @@ def run(model: ComputeEconomy) -> None:
         book = [k for k in model.chip_orders if k.vendor is v]
         # orders a buyer can no longer take (dead, or barred by new export controls) lapse
         live = [k for k in book if k.buyer.alive and model.may_buy(k.chip_id, k.buyer.region)]
+        live_ids = {id(k) for k in live}
         for k in book:
-            if k not in live:
+            if id(k) not in live_ids:
                 _forget(model, k, k.units)
         if not live:
             v.backlog_h100e = 0.0

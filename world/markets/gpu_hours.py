@@ -18,9 +18,13 @@ if TYPE_CHECKING:
     from world.model import ComputeEconomy
 
 HOURS_PER_MONTH = 730.0
-# A training budget is bid as a demand curve: equal money at these multiples of the last
-# price, so spending stays within budget and the price clears where budgets meet supply.
-TRAINING_TRANCHES = (0.5, 0.7, 1.0, 1.4, 2.0)
+# "H100-class" for the headline rental price: classes worth at least 0.9 H100e (H100, H800,
+# H200, B200, GB200/300, MI300X/325X), priced per H100e-hour.
+HIGH_END_H100E = 0.9
+# A training budget is bid as a demand curve: equal money at these fractions of the rent
+# cap (buy-instead price), so spending stays within budget and the price clears where
+# budgets meet supply in one month, with no anchoring on last month's price (no cobweb).
+TRAINING_TRANCHES = (0.04, 0.06, 0.09, 0.13, 0.2, 0.3, 0.45, 0.7, 1.0)
 
 
 @dataclass
@@ -57,40 +61,33 @@ def clear(bid_qty: np.ndarray, bid_price: np.ndarray, bid_id: np.ndarray,
     """
     bq, bp = np.asarray(bid_qty, float), np.asarray(bid_price, float)
     aq, ap = np.asarray(ask_qty, float), np.asarray(ask_price, float)
+    bid_fill, ask_fill = np.zeros(bq.size), np.zeros(aq.size)
+    if bq.size == 0 or aq.size == 0:
+        price = float(ap.min()) if aq.size else float(bp.max()) if bq.size else np.nan
+        return Clearing(price, 0.0, bid_fill, ask_fill, float(bq.sum()))
     bo = np.lexsort((np.asarray(bid_id), -bp))
     ao = np.lexsort((np.asarray(ask_id), ap))
-    bid_fill, ask_fill = np.zeros(bq.size), np.zeros(aq.size)
-    i = j = 0
-    rb = bq[bo[0]] if bq.size else 0.0
-    ra = aq[ao[0]] if aq.size else 0.0
-    last_b = last_a = np.nan
-    volume = 0.0
-    while i < bq.size and j < aq.size and bp[bo[i]] >= ap[ao[j]]:
-        x = min(rb, ra)
-        bid_fill[bo[i]] += x
-        ask_fill[ao[j]] += x
-        volume += x
-        rb -= x
-        ra -= x
-        last_b, last_a = bp[bo[i]], ap[ao[j]]
-        if rb <= 1e-12:
-            i += 1
-            rb = bq[bo[i]] if i < bq.size else 0.0
-        if ra <= 1e-12:
-            j += 1
-            ra = aq[ao[j]] if j < aq.size else 0.0
-    next_b = bp[bo[i]] if i < bq.size else -np.inf
-    next_a = ap[ao[j]] if j < aq.size else np.inf
-    if volume > 0:
-        lo, hi = max(last_a, next_b), min(last_b, next_a)
-        price = 0.5 * (lo + hi)
-    elif aq.size:
-        price = float(ap[ao[0]])
-    elif bq.size:
-        price = float(bp[bo[0]])
-    else:
-        price = np.nan
-    return Clearing(float(price), float(volume), bid_fill, ask_fill, float(bq.sum() - volume))
+    sbq, sbp, saq, sap = bq[bo], bp[bo], aq[ao], ap[ao]
+    cb, ca = np.cumsum(sbq), np.cumsum(saq)
+    # both schedules as step functions of quantity; segment k ends at bounds[k]
+    bounds = np.unique(np.concatenate([cb, ca]))
+    bounds = bounds[bounds <= min(cb[-1], ca[-1])]
+    bi = np.minimum(np.searchsorted(cb, bounds, side="left"), sbq.size - 1)
+    ai = np.minimum(np.searchsorted(ca, bounds, side="left"), saq.size - 1)
+    ok = sbp[bi] >= sap[ai]  # True then False: bids fall and asks rise with quantity
+    n = int(np.argmin(ok)) if not ok.all() else ok.size
+    if n == 0:
+        return Clearing(float(sap[0]), 0.0, bid_fill, ask_fill, float(bq.sum()))
+    volume = float(bounds[n - 1])
+    bid_fill[bo] = np.clip(volume - (cb - sbq), 0.0, sbq)
+    ask_fill[ao] = np.clip(volume - (ca - saq), 0.0, saq)
+    last_b, last_a = sbp[bi[n - 1]], sap[ai[n - 1]]
+    jb = np.searchsorted(cb, volume * (1 + 1e-12), side="right")
+    ja = np.searchsorted(ca, volume * (1 + 1e-12), side="right")
+    next_b = sbp[jb] if jb < sbq.size else -np.inf
+    next_a = sap[ja] if ja < saq.size else np.inf
+    lo, hi = max(last_a, next_b), min(last_b, next_a)
+    return Clearing(float(0.5 * (lo + hi)), volume, bid_fill, ask_fill, float(bq.sum() - volume))
 
 
 def reservation_price(power_usd_per_month: float, depreciation_usd_per_month: float, floor_share: float) -> float:
@@ -140,6 +137,7 @@ def run(model: ComputeEconomy) -> None:
                     bids.setdefault((o.region, c), []).append((need / model.h100e(c), price, 16 * o.unique_id, o, "lab"))
     vol_h, spend_h = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
     unmet_h = {"us": 0.0, "cn": 0.0}
+    hi_vol, hi_spend = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
     for key in sorted({**bids, **asks}):
         region, c = key
         b, a = bids.get(key, []), asks.get(key, [])
@@ -166,21 +164,30 @@ def run(model: ComputeEconomy) -> None:
         _pay_spot(model, a, b, res, c)
         vol_h[region] += res.volume * model.h100e(c)
         spend_h[region] += res.volume * res.price
+        if model.h100e(c) >= HIGH_END_H100E:
+            hi_vol[region] += res.volume * model.h100e(c)
+            hi_spend[region] += res.volume * res.price
     for region in ("us", "cn"):
         if vol_h[region] > 0:
             idx = spend_h[region] / vol_h[region]
             model.month[f"gpu_price_h100e_{region}"] = idx
             model._last_gpu_index[region] = idx
+        if hi_vol[region] > 0:
+            model.month[f"gpu_price_hi_{region}"] = hi_spend[region] / hi_vol[region]
         model.month[f"gpu_unmet_h100e_{region}"] = unmet_h[region]
         model.month[f"gpu_volume_h100e_{region}"] = vol_h[region]
     _record_owner_demand(model, owners, unmet_h)
 
 
 def rent_cap(model: ComputeEconomy, c: str) -> float:
-    """The most anyone pays per chip-month: buying the chip instead pays back in N months."""
-    vendor = next((v for v in model.vendors if c in v.products), None)
-    price = vendor.quote(c) if vendor is not None else model.chip(c).price_usd
-    return price / model.p.markets.max_rent_payback_months
+    """The most anyone pays per chip-month: buying the chip instead pays back in N months
+    (cached for the month: vendor quotes do not move while the GPU-hour market clears)."""
+    cap = model.rent_caps.get(c)
+    if cap is None:
+        vendor = next((v for v in model.vendors if c in v.products), None)
+        price = vendor.quote(c) if vendor is not None else model.chip(c).price_usd
+        cap = model.rent_caps[c] = price / model.p.markets.max_rent_payback_months
+    return cap
 
 
 def _ask_guess(model: ComputeEconomy, region: str, c: str) -> float:
@@ -201,9 +208,10 @@ def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str 
     else:
         classes = sorted({c: 0 for o in model.owners if o.alive and o.region == region for c in o.fleet if o.fleet[c] > 0})
     for c in classes:
-        price = model.gpu_price.get((region, c), _ask_guess(model, region, c))
         if offer is not None:
-            price = max(price, offer[(region, c)][1])
+            price = offer[(region, c)][1]  # the lowest ask: stable, cost-based
+        else:
+            price = model.gpu_price.get((region, c), _ask_guess(model, region, c))
         unit = model.h100e(c) if per == "h100e" else model.deployment(model_id, c).mtok_per_chip_month
         if unit <= 0:
             continue
@@ -223,13 +231,17 @@ def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
             bids.setdefault((s.region, c), []).append((need, bid, 16 * s.unique_id, s, "serve"))
     budget = s.training_budget_usd()
     if budget > 0:
-        ct = _cheapest_class(model, s.region, per="h100e", offer=offer)
-        if ct is not None:
-            ref = model.gpu_price.get((s.region, ct), _ask_guess(model, s.region, ct))
-            for k, mult in enumerate(TRAINING_TRANCHES):
-                p = min(ref * mult, rent_cap(model, ct) * mult / TRAINING_TRANCHES[-1])
-                bids.setdefault((s.region, ct), []).append(
-                    (budget / len(TRAINING_TRANCHES) / p, p, 16 * s.unique_id + 1 + k, s, "train"))
+        # the budget is spread over the classes on offer by their H100e volume, so renters
+        # do not all chase the class that was cheapest last month (no herd oscillation)
+        classes = [(c, q * model.h100e(c)) for (r, c), (q, _) in sorted(offer.items()) if r == s.region]
+        tot = sum(v for _, v in classes)
+        for c, vol in classes:
+            cap = rent_cap(model, c)
+            share = budget * vol / tot
+            for k, frac in enumerate(TRAINING_TRANCHES):
+                p = cap * frac
+                bids.setdefault((s.region, c), []).append(
+                    (share / len(TRAINING_TRANCHES) / p, p, 16 * s.unique_id + 1 + k, s, "train"))
 
 
 def _serve_contracts(model: ComputeEconomy) -> None:
@@ -282,20 +294,24 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
-    """Money follows the fills: each renter's bill is split over sellers pro rata to fills."""
+    """Money follows the fills through the exchange: each renter pays its bill in, each
+    seller is paid its proceeds out; the compute-flow graph records who bought from whom."""
     if res.volume <= 0:
         return
-    sellers = [(owner, f) for (_, _, _, owner), f in zip(asks, res.ask_fill) if f > 0]
-    for (_, _, _, who, purpose), f in zip(bids, res.bid_fill):
-        if f <= 0:
-            continue
-        bill = f * res.price
-        for owner, g in sellers:
-            amount = bill * g / res.volume
-            if owner is who:
-                continue
-            model.ledger.transfer(who.unique_id, owner.unique_id, amount, "gpu_spot")
-            model.network.add_flow(who.unique_id, owner.unique_id, "compute", amount, model.t)
+    led = model.ledger
+    bills: dict[int, tuple[object, float]] = {}
+    for (_, _, _, who, _), f in zip(bids, res.bid_fill):
+        if f > 0:
+            prev = bills.get(who.unique_id, (who, 0.0))[1]
+            bills[who.unique_id] = (who, prev + f * res.price)
+    sellers = [(owner, f * res.price) for (_, _, _, owner), f in zip(asks, res.ask_fill) if f > 0]
+    for who, bill in bills.values():
+        led.transfer(who.unique_id, "gpu_exchange", bill, "gpu_spot")
+        for owner, proceeds in sellers:
+            if owner is not who:
+                model.network.add_flow(who.unique_id, owner.unique_id, "compute", bill * proceeds / (res.volume * res.price), model.t)
+    for owner, proceeds in sellers:
+        led.transfer("gpu_exchange", owner.unique_id, proceeds, "gpu_spot")
 
 
 def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> None:

@@ -58,15 +58,14 @@ def _try_acquisition(model: ComputeEconomy, s) -> bool:
     cands = [o for o in model.owners if o.alive and o.has_lab and o.region == s.region]
     cands += [b for b in model.startups if b.alive and b is not s and b.region == s.region
               and b.strategy != "wrapper" and model.ledger.usd(b.unique_id) > 20 * s.staff_usd]
-    if not cands:
-        return False
+    if not cands or rng.random() >= sp.acquisition_appetite:
+        return False  # nobody is shopping this month: the firm fails
     bids = []
     for b in cands:
-        keen = rng.random() < sp.acquisition_appetite
         edge = max(s.quality - b.quality + 0.5, 0.0)
         value = s.staff_usd * 12 * (0.5 + edge) + 0.5 * s.arr_usd()
         cash = model.ledger.usd(b.unique_id)
-        bids.append(min(value, 0.25 * max(cash, 0.0)) if keen else 0.0)
+        bids.append(min(value, 0.25 * max(cash, 0.0)))
     debts = max(-model.ledger.usd(s.unique_id), 0.0)
     k = choose_acquirer(np.array(bids), np.array([b.unique_id for b in cands]), max(debts, 1.0))
     if k < 0:
