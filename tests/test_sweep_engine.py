@@ -160,3 +160,17 @@ def test_second_sweep_into_a_busy_folder_is_refused(tmp_path: Path) -> None:
         first.close()
     runs, _ = execute(toy_specs([1.0], [0]), tmp_path, SerialExecutor(), task=toy_task, progress=False)
     assert runs.height == 1
+
+
+def test_live_progress_bar_shows_done_failed_rate() -> None:
+    import io
+
+    from scenarios.progress import SweepProgress
+
+    stream = io.StringIO()
+    bar = SweepProgress(3, "sweep toy", stream=stream, live=True)
+    for ok in (True, False, True):
+        bar.advance(ok)
+    bar.close()
+    text = stream.getvalue()
+    assert "sweep toy" in text and "3/3" in text and "failed 1" in text and "runs/s" in text
