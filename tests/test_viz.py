@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from viz_server import REPO, free_port
 
+from scenarios.cli_viz import server_command
 from scenarios.config import load_scenario, parameter_paths
 from viz.controls import KNOBS
 from viz.panels import SERIES, Dashboard, NodeState, SeriesPanel, node_states
@@ -149,3 +150,10 @@ def test_every_slider_names_a_real_parameter_inside_its_range() -> None:
         assert knob.path in values, f"{knob.path} is not a scenario parameter"
         assert knob.min <= values[knob.path] <= knob.max, knob
         load_scenario("baseline", {knob.path: knob.max})  # the slider's far end is valid
+
+
+def test_the_server_listens_on_this_machine_only_and_never_asks_pypi() -> None:
+    cmd = server_command(8765)
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert "--no-check-version" in cmd and "--no-open" in cmd
+    assert cmd[cmd.index("run") + 1].endswith("viz/app.py")

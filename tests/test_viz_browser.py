@@ -112,7 +112,8 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_page_loads_offline_with_all_panels(page: Page, outside: list[str]) -> None:
+def test_page_loads_offline_with_all_panels(server: str, page: Page, outside: list[str]) -> None:
+    assert f"at {server.rstrip('/')} " in (ARTIFACTS / "server.log").read_text()  # the CLI printed it
     assert clock(page) == (START_MONTH, 0)
     for panel in PANELS:
         expect(page.locator(f".aibubble-{panel}")).to_be_visible()
@@ -161,7 +162,7 @@ def test_reset_returns_to_month_zero(page: Page) -> None:
 
 
 def test_slider_then_reset_changes_the_outcome(page: Page) -> None:
-    months = 3
+    months = 2
     step_n(page, months)
     baseline = page.locator(".aibubble-headline").inner_text()
     press(page, "Reset")
