@@ -114,7 +114,7 @@ def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     times faster than sorting strings); every row is then checked against its group's
     first string, and any collision falls back to the exact string sort.
     """
-    if keys.dtype.itemsize == 0 or not len(keys):
+    if keys.dtype.itemsize == 0 or len(keys) < 2:
         uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
         return uniq, first, inv.reshape(-1)
     codes = keys.view(np.uint32).reshape(len(keys), -1).astype(np.uint64)
@@ -129,13 +129,23 @@ def _factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return keys[first], first, inv
 
 
-def _gather(specs: list[Any], inv: np.ndarray, name: str, default: float = 0.0) -> np.ndarray:
-    """One spec attribute per row (``default`` where the spec is missing or the value None)."""
-    vals = np.array(
-        [default if s is None or getattr(s, name) is None else float(getattr(s, name)) for s in specs],
-        dtype=float,
-    )
-    return vals[inv] if len(vals) else np.zeros(len(inv))
+def _columns(specs: list[Any], inv: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Spec attributes as one array per name, one value per row (0 where a spec is missing).
+
+    One table of distinct specs x attributes, indexed once: rows never touch Python.
+    """
+    table = np.array([[0.0 if s is None or getattr(s, k) is None else float(getattr(s, k)) for k in names]
+                      for s in specs] or [[0.0] * len(names)], dtype=float)
+    cols = np.ascontiguousarray(table.T)
+    return {k: cols[j][inv] for j, k in enumerate(names)}
+
+
+_MODEL_FIELDS = (
+    "total_params_b", "active_params_b", "layers", "hidden", "ffn", "heads", "kv_heads", "head_dim",
+    "v_head_dim", "vocab", "max_context", "experts", "top_k", "moe_ffn", "dense_layers", "kv_lora_rank",
+    "qk_rope_head_dim", "routed_params_b", "kv_elements_per_token", "is_mla",
+)
+_CHIP_FIELDS = ("hbm_gb", "hbm_tb_s", "scaleup_gb_s", "scaleup_domain", "bf16_tflops")
 
 
 def _lookup(uniq: np.ndarray, inv: np.ndarray, table: dict[str, float], default: float) -> np.ndarray:
@@ -189,22 +199,16 @@ def serve_batch(
     err = _Errors(n)
     err.take(merr)
     err.take(cerr)
-    bad_prec = ~np.isin(puniq, PRECISIONS)[pinv] if n else np.zeros(0, bool)
+    bad_prec = ~np.array([p in PRECISIONS for p in puniq] or [True])[pinv]
     err.add(bad_prec, lambda p: f"precision: {p!r}; allowed: {', '.join(PRECISIONS)}", prec)
     err.add(~(n_arr >= 1) | (n_arr != np.floor(n_arr)), lambda v: f"n_chips: {v}; allowed: a whole number >= 1", n_arr)
     err.add(~(i_arr >= 1), lambda v: f"input_len: {v}; allowed: >= 1", i_arr)
     err.add(~(o_arr >= 1), lambda v: f"output_len: {v}; allowed: >= 1", o_arr)
     err.add(np.isfinite(c_arr) & ~(c_arr > 0), lambda v: f"concurrency: {v}; allowed: > 0 or empty", c_arr)
 
-    a = {f: _gather(mspecs, minv, f) for f in (
-        "total_params_b", "active_params_b", "layers", "hidden", "ffn", "heads", "kv_heads",
-        "head_dim", "v_head_dim", "vocab", "max_context", "experts", "top_k", "moe_ffn",
-        "dense_layers", "kv_lora_rank", "qk_rope_head_dim")}
-    a["routed_b"] = _gather(mspecs, minv, "routed_params_b")
-    a["kv_elems"] = _gather(mspecs, minv, "kv_elements_per_token")
-    a["mla"] = np.array([s is not None and s.attention == "mla" for s in mspecs] or [False])[minv]
-    for f in ("hbm_gb", "hbm_tb_s", "scaleup_gb_s", "scaleup_domain", "bf16_tflops"):
-        a[f] = _gather(cspecs, cinv, f)
+    a = _columns(mspecs, minv, _MODEL_FIELDS)
+    a["routed_b"], a["kv_elems"], a["mla"] = a["routed_params_b"], a["kv_elements_per_token"], a["is_mla"] > 0
+    a.update(_columns(cspecs, cinv, _CHIP_FIELDS))
     per_gen = [eff.for_generation(c.generation) if c is not None else (eff.bw_eff, eff.mfu) for c in cspecs]
     a["bw_eff"] = np.array([g[0] for g in per_gen] or [1.0])[cinv]
     a["mfu"] = np.array([g[1] for g in per_gen] or [1.0])[cinv]

@@ -129,6 +129,10 @@ class ModelSpec:
         return self.experts * self.expert_params_b
 
     @property
+    def is_mla(self) -> bool:
+        return self.attention == "mla"
+
+    @property
     def kv_elements_per_token(self) -> int:
         """Cached elements per token over all layers: GQA/MHA K and V, or the MLA latent."""
         if self.attention == "mla":
