@@ -1,0 +1,467 @@
+"""Stylized facts of the AI compute market 2023-2026 against the simulation, over many seeds.
+
+Runs every library scenario and three mechanism ablations over N seeds on a process pool,
+then prints one table: the fact, its target (read by id from ../shared/data/stylized_facts.csv;
+never pasted here), the simulated median with its 10-90% band across seeds, and pass/fail.
+Then the chain of events of one burst seed, read from its events frame, and the emergence
+figures in docs/figures/.
+
+    .venv/bin/python benchmarks/stylized_facts.py            # 32 seeds, 2 workers
+    .venv/bin/python benchmarks/stylized_facts.py --seeds 8 --no-figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing as mp
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+REPO = Path(__file__).resolve().parents[1]
+FACTS_CSV = Path(os.environ.get("AIBUBBLE_SHARED_DATA", REPO.parent / "shared" / "data")) / "stylized_facts.csv"
+FIGURES = REPO / "docs" / "figures"
+
+# name -> (library scenario, overrides). The ablations remove one behaviour each.
+CONFIGS: dict[str, tuple[str, dict[str, object]]] = {
+    "baseline": ("baseline", {}),
+    "deepseek_moment": ("deepseek_moment", {}),
+    "china_compute_famine": ("china_compute_famine", {}),
+    "capex_supercycle": ("capex_supercycle", {}),
+    "rate_shock": ("rate_shock", {}),
+    "agentic_jevons": ("agentic_jevons", {}),
+    "no_trend_followers": ("baseline", {"investors.trend_following": False}),
+    "no_construction_lags": ("baseline", {"hyperscalers.construction_lag_months": 0}),
+    "no_export_controls": ("china_compute_famine", {"policy.export_controls": False}),
+}
+FIRST_SHOCK = "2024-07"  # china_compute_famine's full ban: CN/US gap measured from here on
+
+
+# --- targets from the shared facts ----------------------------------------------------------
+def load_facts(path: Path = FACTS_CSV) -> dict[str, dict[str, str]]:
+    """Rows of stylized_facts.csv by id (all fields as text)."""
+    if not path.is_file():
+        sys.exit(f"error: {path}: stylized facts not found (set AIBUBBLE_SHARED_DATA to its folder)")
+    df = pl.read_csv(path, infer_schema_length=0)
+    return {r["id"]: r for r in df.iter_rows(named=True)}
+
+
+def number(text: str | None) -> float:
+    """First number in a fact's field: '>8.00' -> 8.0, '-85%' -> -85.0, 'ratio >17x' -> 17.0."""
+    m = re.search(r"[-+]?\d+(?:\.\d+)?", (text or "").replace(",", ""))
+    if m is None:
+        raise ValueError(f"no number in {text!r}")
+    return float(m.group())
+
+
+# --- runs -----------------------------------------------------------------------------------
+def one_run(job: tuple[str, int, int | None]) -> tuple[str, int, dict, pl.DataFrame]:
+    """Run one (config, seed); return its summary with extra measures and its model frame."""
+    from scenarios.run import run
+
+    name, seed, months = job
+    scenario, overrides = CONFIGS[name]
+    r = run(scenario, seed=seed, months=months, overrides=overrides)
+    s = dict(r.summary)
+    s.update(extra_measures(r.model))
+    return name, seed, s, r.model
+
+
+def extra_measures(m: pl.DataFrame) -> dict[str, float]:
+    """Measures the ablation rows need beyond run_summary."""
+    after = m.filter(pl.col("date") >= FIRST_SHOCK)
+    gap = (after["api_price_index_cn_usd_per_mtok"] / after["api_price_index_us_usd_per_mtok"]).to_numpy()
+    util = m["compute_utilization"].to_numpy()
+    return {
+        # mean |log(CN/US)| price gap from the famine's ban on: 0 when the regions move together
+        "cn_price_divergence": float(np.mean(np.abs(np.log(gap)))) if gap.size else float("nan"),
+        "cn_over_us_price": float(np.exp(np.mean(np.log(gap)))) if gap.size else float("nan"),
+        # overbuild: the worst idle share of the fleet after the first year
+        "idle_peak": float(1.0 - util[12:].min()) if util.size > 12 else float("nan"),
+        "unpowered_peak_share": float(
+            (m["unpowered_h100e"] / (m["compute_capacity_h100e"] + m["unpowered_h100e"])).max()
+        ),
+    }
+
+
+def run_all(names: list[str], seeds: int, workers: int, months: int | None) -> dict[str, list[tuple[int, dict, pl.DataFrame]]]:
+    jobs = [(n, s, months) for n in names for s in range(seeds)]
+    out: dict[str, list] = {n: [] for n in names}
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    # spawn: polars is not fork-safe; each worker imports the model once
+    with mp.get_context("spawn").Pool(workers) as pool:
+        for name, seed, summ, frame in tqdm(pool.imap_unordered(one_run, jobs), total=len(jobs),
+                                            desc="runs", unit="run", file=sys.stderr):
+            out[name].append((seed, summ, frame))
+    for n in names:
+        out[n].sort(key=lambda x: x[0])
+    print(f"{len(jobs)} runs ({len(names)} configurations x {seeds} seeds) in "
+          f"{time.perf_counter() - t0:.0f} s on {workers} workers\n")
+    return out
+
+
+# --- the table ------------------------------------------------------------------------------
+@dataclass
+class Row:
+    fact: str
+    target: str
+    simulated: str
+    ok: bool
+
+
+def band(values: list[float], fmt: str = "{:.3g}") -> str:
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return "n/a"
+    lo, med, hi = np.percentile(v, [10, 50, 90])
+    return f"{fmt.format(med)} [{fmt.format(lo)}, {fmt.format(hi)}]"
+
+
+def median(values: list[float]) -> float:
+    v = [x for x in values if x is not None and math.isfinite(x)]
+    return float(np.median(v)) if v else float("nan")
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
+    def col(name: str, key: str) -> list[float]:
+        return [s[key] for _, s, _ in res[name]]
+
+    def share(name: str, key: str) -> float:
+        return float(np.mean([bool(s[key]) for _, s, _ in res[name]]))
+
+    rows: list[Row] = []
+    f = facts
+
+    def have(*names: str) -> bool:
+        return all(n in res for n in names)
+
+    # API price at constant capability: S01 (-85% within a year, GPT-4 class); the issue asks
+    # for >= 80% within two years; we hold the simulation to S01's depth over the first two.
+    if not have("baseline"):
+        return rows
+    need = abs(number(f["S01"]["change"])) / 100
+    v = col("baseline", "api_price_decline_2y")
+    rows.append(Row("S01 API price index (constant capability), fall over 2023-01..2025-01",
+                    f">= {pct(need)} (S01: {f['S01']['change']} in a year; S08: {f['S08']['change']} in 2 years)",
+                    band(v, "{:.0%}"), median(v) >= need))
+
+    # Jevons: token volume grows faster than price falls, i.e. spending rises (S09 with S08).
+    s09 = number(f["S09"]["end_value"]) / number(f["S09"]["start_value"])
+    v = col("baseline", "token_spend_growth_2y")
+    vol = col("baseline", "token_volume_growth_2y")
+    rows.append(Row("S09 Jevons: token spending (volume x price) over the first 2 years",
+                    f"> 1x, rising (S09: corporate AI cloud spend x{s09:.0f} in 2024-25)",
+                    f"x{band(v)}; volume x{median(vol):.3g}", median(v) > 1.0))
+
+    # Capex runs far ahead of AI revenue (S07: ~690bn capex vs <40bn pure-AI revenue).
+    s07 = number(f["S07"]["start_value"]) / number(f["S07"]["end_value"])
+    v = col("baseline", "capex_to_revenue_peak")
+    rows.append(Row("S07 capex / AI revenue (trailing 12 months) at its peak",
+                    f">= {s07:.1f}x (S07: {f['S07']['change']})", band(v, "{:.1f}x"), median(v) >= s07))
+
+    # GPU-hour price spikes under shortage (F01a: > $8/h in the 2023 scarcity)...
+    f01 = number(f["F01a"]["start_value"])
+    v = col("baseline", "gpu_price_peak_usd")
+    rows.append(Row("F01a GPU-hour (H100-class) price peak under shortage",
+                    f">= ${f01:.2f}/h (F01a: {f['F01a']['start_value']})", band(v, "${:.2f}"), median(v) >= f01))
+    # ...then falls as supply lands, to the capex-recovery breakeven (F03: $1.65/h).
+    f03 = number(f["F03"]["start_value"])
+    fall = 1 - f03 / f01
+    v = col("baseline", "gpu_price_peak_to_trough")
+    rows.append(Row("F03 GPU-hour price fall from its peak as supply lands",
+                    f">= {pct(fall)} (F01a ${f01:.2f} -> F03 breakeven ${f03:.2f})", band(v, "{:.0%}"),
+                    median(v) >= fall))
+
+    # Consolidation: startup count falls by more than half (S02: ~120 -> ~45 in China)...
+    s02 = abs(number(f["S02"]["change"])) / 100
+    v = col("baseline", "startup_decline")
+    rows.append(Row("S02 startup count, fall from its peak to 2030-12",
+                    f"> 50% (S02: {f['S02']['change']})", band(v, "{:.0%}"), median(v) > 0.5))
+    # ...while concentration rises (S05: top-2 > 60% of high-end capacity, HHI >= 1,800).
+    from world.metrics import HHI_HIGHLY_CONCENTRATED_2023
+
+    v = col("baseline", "final_hhi_compute")
+    rise = col("baseline", "hhi_compute_rise")
+    rows.append(Row("S05 HHI of compute at 2030-12 (and its rise since 2023-01)",
+                    f">= {HHI_HIGHLY_CONCENTRATED_2023:,.0f} and rising (S05: CR2 {f['S05']['start_value']}%)",
+                    f"{band(v, '{:,.0f}')}; rise {median(rise):+,.0f}",
+                    median(v) >= HHI_HIGHLY_CONCENTRATED_2023 and median(rise) > 0))
+    v = col("baseline", "final_hhi_tokens")
+    rise = col("baseline", "hhi_tokens_rise")
+    rows.append(Row("S05 HHI of tokens at 2030-12 (and its rise since 2023-01)",
+                    f">= {HHI_HIGHLY_CONCENTRATED_2023:,.0f} and rising",
+                    f"{band(v, '{:,.0f}')}; rise {median(rise):+,.0f}",
+                    median(v) >= HHI_HIGHLY_CONCENTRATED_2023 and median(rise) > 0))
+
+    # Bursts in some seeds, not all (DESIGN.md, issue 4: an outcome, not a script).
+    b = share("baseline", "burst")
+    n = len(res["baseline"])
+    rows.append(Row("Burst share of baseline seeds (valuation -50% after a run-up)",
+                    "neither 0% nor 100% (issue 4)", f"{pct(b)} of {n}", 0 < b < 1))
+
+    # Mechanism ablations.
+    bt = share("no_trend_followers", "burst") if have("no_trend_followers") else float("nan")
+    rows.append(Row("Ablation: no trend-following investors -> bursts rare",
+                    f"<= half the baseline's {pct(b)}", f"{pct(bt)} of {n}", bt <= b / 2 and b > 0))
+    if not have("no_construction_lags", "china_compute_famine", "no_export_controls"):
+        return rows
+    base_idle, nolag_idle = col("baseline", "idle_peak"), col("no_construction_lags", "idle_peak")
+    rows.append(Row("Ablation: no construction lags -> overbuild (peak idle fleet share) shrinks",
+                    f"< baseline {band(base_idle, '{:.0%}')}", band(nolag_idle, "{:.0%}"),
+                    median(nolag_idle) < median(base_idle)))
+    base_cr, nolag_cr = col("baseline", "capex_to_revenue_peak"), col("no_construction_lags", "capex_to_revenue_peak")
+    rows.append(Row("Ablation: no construction lags -> capex/revenue peak shrinks",
+                    f"< baseline {band(base_cr, '{:.1f}x')}", band(nolag_cr, "{:.1f}x"),
+                    median(nolag_cr) < median(base_cr)))
+    ctl, free = col("china_compute_famine", "cn_over_us_price"), col("no_export_controls", "cn_over_us_price")
+    dctl, dfree = col("china_compute_famine", "cn_price_divergence"), col("no_export_controls", "cn_price_divergence")
+    rows.append(Row(f"Ablation: no export controls -> CN/US API price gap from {FIRST_SHOCK} closes",
+                    f"famine CN/US {band(ctl, '{:.2f}')}, |log gap| {median(dctl):.2f}",
+                    f"CN/US {band(free, '{:.2f}')}, |log gap| {median(dfree):.2f}",
+                    median(dfree) < median(dctl) / 2))
+
+    # Scenario signatures (medians against the baseline's).
+    def vs_base(name: str, key: str, label: str, fmt: str, higher: bool) -> None:
+        if not have(name):
+            return
+        bv, sv = col("baseline", key), col(name, key)
+        ok = median(sv) > median(bv) if higher else median(sv) < median(bv)
+        rows.append(Row(f"{name}: {label}", f"{'>' if higher else '<'} baseline {band(bv, fmt)}",
+                        band(sv, fmt), ok))
+
+    vs_base("deepseek_moment", "api_price_decline", "API price fall 2023-01..2030-12", "{:.0%}", True)
+    vs_base("capex_supercycle", "capex_to_revenue_peak", "capex/revenue peak", "{:.1f}x", True)
+    vs_base("rate_shock", "max_drawdown", "max valuation drawdown", "{:.0%}", True)
+    vs_base("agentic_jevons", "token_volume_growth_2y", "token volume growth, first 2 years", "x{:.3g}", True)
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    w = [max(len(getattr(r, k)) for r in rows) for k in ("fact", "target", "simulated")]
+    head = f"{'fact':<{w[0]}}  {'target':<{w[1]}}  {'simulated median [10%, 90%]':<{w[2]}}  pass"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r.fact:<{w[0]}}  {r.target:<{w[1]}}  {r.simulated:<{w[2]}}  {'PASS' if r.ok else 'FAIL'}")
+    print(f"\n{sum(r.ok for r in rows)}/{len(rows)} pass")
+
+
+# --- the chain of events of one burst ---------------------------------------------------------
+def burst_chain(seed: int, months: int | None) -> None:
+    """Month by month around the burst: sentiment, rounds, failures, fire sales, prices."""
+    from scenarios.run import run
+    from world.metrics import detect_burst, running_drawdown
+
+    r = run("baseline", seed=seed, months=months)
+    m, ev = r.model, r.events
+    b = detect_burst(m["valuation_index_usd"].to_numpy())
+    assert b is not None
+    lo, hi = max(b.peak_month - 6, 0), min(b.trough_month + 6, m.height - 1)
+    dd = running_drawdown(m["valuation_index_usd"].to_numpy())
+    ev = ev.with_columns(pl.col("detail").str.split(" ").list.first().alias("round"))
+    print(f"\nChain of events, baseline seed {seed}: valuation peak {m['date'][b.peak_month]}, "
+          f"-50% in {m['date'][b.month]}, trough {m['date'][b.trough_month]} (-{b.depth:.0%})")
+    print(f"{'month':<8} {'val $bn':>8} {'dd':>5} {'sent':>5} {'trend':>5} {'up':>3} {'down':>4} "
+          f"{'fail':>4} {'bkr':>3} {'fire':>4} {'acq':>3} {'cov':>3} {'api $/M':>8} {'gpu $/h':>8}")
+    for t in range(lo, hi + 1):
+        e = ev.filter(pl.col("step") == t)
+
+        def n(kind: str, rnd: str | None = None) -> int:
+            sel = e.filter(pl.col("kind") == kind)
+            return sel.height if rnd is None else sel.filter(pl.col("round") == rnd).height
+
+        row = m.row(t, named=True)
+        mark = " <- burst" if t == b.month else (" <- peak" if t == b.peak_month else "")
+        print(f"{row['date']:<8} {row['valuation_index_usd'] / 1e9:8.0f} {dd[t]:5.0%} {row['sentiment']:5.2f} "
+              f"{row['trend_share']:5.2f} {n('funding_round', 'up'):3d} {n('funding_round', 'down'):4d} "
+              f"{n('round_failed'):4d} {n('bankruptcy'):3d} {n('fire_sale'):4d} {n('acquisition'):3d} "
+              f"{n('covenant_breach'):3d} {row['api_price_index_usd_per_mtok']:8.2f} "
+              f"{row['gpu_hour_price_usd']:8.2f}{mark}")
+    # the sequence, as first occurrences after the peak
+    sent = m["sentiment"].to_numpy()
+    firsts = {"sentiment turns down": next((t for t in range(b.peak_month, m.height) if t > 0 and sent[t] < sent[t - 1]), None)}
+    for label, kind, rnd in (("first down round", "funding_round", "down"), ("first failed round", "round_failed", None),
+                             ("first bankruptcy", "bankruptcy", None), ("first fire sale", "fire_sale", None)):
+        sel = ev.filter((pl.col("kind") == kind) & (pl.col("step") >= b.peak_month - 3))
+        if rnd:
+            sel = sel.filter(pl.col("round") == rnd)
+        firsts[label] = int(sel["step"].min()) if sel.height else None
+    gpu = m["gpu_hour_price_usd"].to_numpy()
+    gdd = running_drawdown(gpu)
+    firsts["GPU-hour price -30% from its peak"] = next((t for t in range(b.peak_month, m.height) if gdd[t] >= 0.3), None)
+    print("sequence: " + "; ".join(f"{k} {m['date'][v] if v is not None else 'never'}"
+                                   for k, v in sorted(firsts.items(), key=lambda kv: (kv[1] is None, kv[1] or 0))))
+
+
+# --- figures ------------------------------------------------------------------------------------
+def _save(fig, name: str) -> Path:
+    """Write a PNG atomically (temp file, then rename)."""
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".png", dir=FIGURES)
+    os.close(fd)
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    path = FIGURES / name
+    os.replace(tmp, path)
+    return path
+
+
+def _fan(ax, frames: list[pl.DataFrame], column: str, color: str, label: str,
+         transform: Callable[[np.ndarray], np.ndarray] = lambda x: x) -> np.ndarray:
+    y = np.vstack([transform(f[column].to_numpy()) for f in frames])
+    x = np.arange(y.shape[1])
+    lo, med, hi = np.percentile(y, [10, 50, 90], axis=0)
+    ax.fill_between(x, lo, hi, color=color, alpha=0.2, lw=0)
+    ax.plot(x, med, color=color, lw=2, label=label)
+    return x
+
+
+def _date_ticks(ax, dates: list[str]) -> None:
+    ticks = [i for i, d in enumerate(dates) if d.endswith("-01")]
+    ax.set_xticks(ticks, [dates[i][:4] for i in ticks])
+
+
+def figures(res: dict) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from world.metrics import HHI_HIGHLY_CONCENTRATED_2010, HHI_HIGHLY_CONCENTRATED_2023, detect_burst
+
+    base = res["baseline"]
+    frames = [f for _, _, f in base]
+    dates = frames[0]["date"].to_list()
+    paths = []
+
+    # 1. a burst run and a calm run side by side (the mildest seed if every seed burst)
+    burst = next(((s, f, "a burst") for s, summ, f in base if summ["burst"]), None)
+    calm_pool = [x for x in base if not x[1]["burst"]] or base
+    seed, summ, f = min(calm_pool, key=lambda x: x[1]["max_drawdown"])
+    calm = (seed, f, "a calm run" if not summ["burst"] else "the mildest seed (every seed burst)")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), sharey=True)
+    for ax, pick in ((axes[0], burst), (axes[1], calm)):
+        if pick is None:
+            ax.set_title("baseline: no seed burst")
+            continue
+        seed, f, title = pick
+        x = np.arange(f.height)
+        ax.plot(x, f["valuation_index_usd"] / 1e9, color="tab:red", lw=2, label="valuation index")
+        ax.plot(x, 12 * f["ai_revenue_usd"] / 1e9, color="tab:green", lw=2, label="AI revenue (annualised)")
+        ax.plot(x, 12 * f["capex_usd"] / 1e9, color="tab:blue", lw=1.5, label="capex (annualised)")
+        ax.set_yscale("log")
+        b = detect_burst(f["valuation_index_usd"].to_numpy())
+        if b is not None:
+            ax.axvspan(b.peak_month, b.trough_month, color="tab:red", alpha=0.1, label="peak to trough")
+            ax.axvline(b.month, color="tab:red", ls=":", lw=1)
+        tw = ax.twinx()
+        tw.plot(x, f["sentiment"], color="0.4", lw=1, ls="--", label="sentiment (right)")
+        tw.set_ylim(0, max(2.0, float(f["sentiment"].max()) * 1.1))
+        ax.set_title(f"baseline seed {seed}: {title}")
+        _date_ticks(ax, dates)
+        ax.grid(alpha=0.3)
+        if ax is axes[0]:
+            ax.set_ylabel("USD bn (log)")
+            h1, l1 = ax.get_legend_handles_labels()
+            h2, l2 = tw.get_legend_handles_labels()
+            ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper left")
+    fig.suptitle("Same parameters, different seeds: valuations run ahead of revenue; in some seeds they burst")
+    paths.append(_save(fig, "emergence_burst_vs_calm.png"))
+    plt.close(fig)
+
+    # 2. price and volume (Jevons), and the GPU-hour price
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    ax = axes[0]
+    frames_spend = [f.with_columns((pl.col("api_price_index_usd_per_mtok") * pl.col("token_volume_mtok")).alias("spend"))
+                    for f in frames]
+    _fan(ax, frames, "api_price_index_usd_per_mtok", "tab:red", "API price, constant capability", lambda v: v / v[0])
+    _fan(ax, frames, "token_volume_mtok", "tab:blue", "token volume", lambda v: v / v[0])
+    _fan(ax, frames_spend, "spend", "tab:green", "spending (price x volume)", lambda v: v / v[0])
+    ax.axhline(1.0, color="0.3", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("index, 2023-01 = 1 (log)")
+    ax.set_title("Tokens: price falls, volume grows faster (Jevons)")
+    ax.legend(fontsize=8)
+    _date_ticks(ax, dates)
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    _fan(ax, frames, "gpu_hour_price_usd", "tab:purple", "GPU-hour price (H100 class)")
+    ax.set_ylabel("USD per GPU-hour")
+    ax.set_yscale("log")
+    ax.set_title("GPU-hour rental price")
+    ax.legend(fontsize=8)
+    _date_ticks(ax, dates)
+    ax.grid(alpha=0.3)
+    fig.suptitle(f"Baseline over {len(frames)} seeds: median and 10-90% band")
+    paths.append(_save(fig, "emergence_price_volume.png"))
+    plt.close(fig)
+
+    # 3. HHI and firm count
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    ax = axes[0]
+    _fan(ax, frames, "hhi_compute", "tab:blue", "HHI compute")
+    _fan(ax, frames, "hhi_tokens", "tab:orange", "HHI tokens")
+    ax.axhline(HHI_HIGHLY_CONCENTRATED_2023, color="0.3", ls=":", lw=1, label="1,800: highly concentrated (2023 guidelines)")
+    ax.axhline(HHI_HIGHLY_CONCENTRATED_2010, color="0.3", ls="--", lw=1, label="2,500: highly concentrated (2010 guidelines)")
+    ax.set_ylim(0, 10_000)
+    ax.set_title("Concentration (Herfindahl-Hirschman index)")
+    ax.legend(fontsize=8)
+    _date_ticks(ax, dates)
+    ax.grid(alpha=0.3)
+    ax = axes[1]
+    _fan(ax, frames, "n_startups_alive", "tab:green", "startups alive")
+    _fan(ax, frames, "n_bankruptcies", "tab:red", "bankruptcies (cumulative)")
+    _fan(ax, frames, "n_acquisitions", "tab:purple", "acquisitions (cumulative)")
+    ax.set_title("Firm count and exits")
+    ax.legend(fontsize=8)
+    _date_ticks(ax, dates)
+    ax.grid(alpha=0.3)
+    fig.suptitle(f"Baseline over {len(frames)} seeds: consolidation (median and 10-90% band)")
+    paths.append(_save(fig, "emergence_hhi_firms.png"))
+    plt.close(fig)
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=32, help="seeds per configuration (default 32)")
+    ap.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    ap.add_argument("--months", type=int, default=None, help="months per run (default: the scenario's)")
+    ap.add_argument("--configs", default=",".join(CONFIGS),
+                    help="comma-separated subset of: " + ", ".join(CONFIGS))
+    ap.add_argument("--no-figures", action="store_true", help="skip docs/figures/")
+    args = ap.parse_args()
+    facts = load_facts()
+    names = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = sorted(set(names) - set(CONFIGS))
+    if unknown:
+        sys.exit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
+    res = run_all(names, args.seeds, args.workers, args.months)
+    rows = build_rows(res, facts)
+    print_table(rows)
+    burst_seed = next((s for s, summ, _ in res.get("baseline", []) if summ["burst"]), None)
+    if burst_seed is None:
+        print("\nno baseline seed burst: no chain of events to show")
+    else:
+        burst_chain(burst_seed, args.months)
+    if not args.no_figures and "baseline" in res:
+        for p in figures(res):
+            print(f"figure: {p.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
