@@ -139,7 +139,7 @@ class DaskExecutor:
                 n_workers=workers or default_workers(),
                 threads_per_worker=1,
                 processes=processes,
-                dashboard_address=None,
+                dashboard_address=":0",  # any free port: never clash with a running cluster
             )
             self._client = Client(self._cluster)
         else:

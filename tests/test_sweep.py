@@ -20,7 +20,7 @@ from hardware_models.errors import InputError
 from scenarios.executors import DaskExecutor
 from scenarios.sweep import parse_seeds, sweep
 
-MONTHS = 24
+MONTHS = 12
 AIBUBBLE = str(Path(sys.executable).with_name("aibubble"))
 TREND = "investors.trend_strength"
 LEAD = "vendors.lead_time_months"

@@ -1,17 +1,12 @@
-"""The sweep engine on its own: executors, atomic store, resume, failures.
+"""The sweep engine on its own: executors, atomic store, resume, failures, progress.
 
 The task functions here are real module-level functions run by the real executors (the
-pool's workers import this module), so these test the machinery, independent of the
-economy model's speed.
+pool's workers import this module), so these test the machinery independent of the
+economy; tests/test_sweep.py does the same with the real model (and the SIGKILL test).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +16,6 @@ import pytest
 from scenarios.executors import DaskExecutor, PoolExecutor, SerialExecutor
 from scenarios.sweep import execute
 from scenarios.sweep_store import RunOutput, RunSpec
-
-HERE = Path(__file__).resolve().parent
 
 
 def toy_task(spec: RunSpec) -> RunOutput:
@@ -34,12 +27,6 @@ def toy_task(spec: RunSpec) -> RunOutput:
     walk = x * rng.random(12).cumsum()
     model = pl.DataFrame({"step": np.arange(12), "value": walk})
     return RunOutput(model, {"final": float(walk[-1]), "burst": bool(walk[-1] > 6 * x)})
-
-
-def slow_task(spec: RunSpec) -> RunOutput:
-    """toy_task that takes a while, so a kill lands mid-sweep."""
-    time.sleep(0.05)
-    return toy_task(spec)
 
 
 def toy_specs(xs: list[float], seeds: list[int]) -> list[RunSpec]:
@@ -95,48 +82,6 @@ def test_resume_does_only_the_rest(tmp_path: Path) -> None:
     assert calls == [s.run_id for s in specs[2:]]
     assert runs.height == 6
     assert (tmp_path / "model" / f"run_id={specs[0].run_id}" / "part.parquet").stat().st_mtime_ns == stamp
-
-
-KILL_SCRIPT = """
-import sys
-sys.path.insert(0, {here!r})
-from pathlib import Path
-from scenarios.executors import PoolExecutor
-from scenarios.sweep import execute
-from test_sweep_engine import slow_task, toy_specs
-ex = PoolExecutor(2)
-execute(toy_specs([1.0, 2.0, 3.0], list(range(20))), Path({out!r}), ex, task=slow_task, progress=False)
-ex.close()
-"""
-
-
-def test_kill_mid_sweep_then_resume(tmp_path: Path) -> None:
-    out = tmp_path / "sweep"
-    script = KILL_SCRIPT.format(here=str(HERE), out=str(out))
-    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(list(out.glob("runs/*.json"))) >= 5:
-            break
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done_before = len(list((out / "runs").glob("*.json")))
-    assert 5 <= done_before < 60, "the kill should land mid-sweep"
-    # whatever is in model/ is whole: every partition readable
-    for part in (out / "model").glob("run_id=*/part.parquet"):
-        assert pl.read_parquet(part).height == 12
-
-    specs = toy_specs([1.0, 2.0, 3.0], list(range(20)))
-    runs, failures = execute(specs, out, SerialExecutor(), task=toy_task, progress=False)
-    assert failures.height == 0
-    assert sorted(runs["run_id"]) == sorted(s.run_id for s in specs)
-    assert runs["run_id"].n_unique() == 60
-    parts = sorted(p.name for p in (out / "model").iterdir())
-    assert parts == sorted(f"run_id={s.run_id}" for s in specs)
-    model = pl.scan_parquet(out / "model", hive_partitioning=True).collect()
-    assert model.height == 60 * 12
-    assert not list((out / ".tmp").iterdir())
 
 
 def test_plain_progress_lines_when_not_a_tty(tmp_path: Path,
