@@ -38,6 +38,7 @@ class Investor(mesa.Agent):
         self.nav_history: list[float] = []
         self.invested_usd = 0.0
         self.valuation_usd = 1e6
+        self.portfolio: dict[int, Startup] = {}  # startups it holds stakes in, by id
 
     def choose_rule(self) -> None:
         """Discrete choice of rule with the population's Brock-Hommes probability."""
@@ -69,13 +70,16 @@ class Investor(mesa.Agent):
         """Pre-money valuation offered."""
         return max(self.multiple() * s.forward_arr_usd(), 5e6)
 
+    def add_holding(self, s: Startup) -> None:
+        self.portfolio[s.unique_id] = s
+
     def mark(self) -> None:
-        """Net asset value of the portfolio at current marks plus cash; log write-downs."""
+        """Net asset value of the portfolio at current marks plus cash."""
         nav = self.model.ledger.usd(self.unique_id) if self.kind == "vc" else 0.0
-        for s in self.model.startups_alive():
-            stake = s.stakes.get(self.unique_id, 0.0)
-            if stake > 0:
-                nav += stake * s.valuation_usd
+        for sid in sorted(self.portfolio):
+            s = self.portfolio[sid]
+            if s.alive:
+                nav += s.stakes.get(self.unique_id, 0.0) * s.valuation_usd
         self.nav_usd = nav
         self.nav_history.append(nav)
         self.valuation_usd = max(nav, 1e6)

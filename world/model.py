@@ -51,6 +51,7 @@ class ComputeEconomy(mesa.Model):
         self.p = params if params is not None else EconomyParams()
         self.seed = seed
         self.t = 0  # the month being simulated (0-based); set at the start of each step
+        self._cache: dict[tuple, object] = {}
         self.streams = {n: np.random.default_rng([seed, zlib.crc32(n.encode())]) for n in STREAMS}
         y, m = self.p.run.start.split("-")
         self.start_year, self.start_month = int(y), int(m)
@@ -73,9 +74,11 @@ class ComputeEconomy(mesa.Model):
         self.gpu_price: dict[tuple[str, str], float] = {}
         self.contracts: list[Contract] = []
         self.contract_book: dict[tuple[int, str], float] = {}  # (owner id, class) -> chips reserved
+        self.renter_book: dict[tuple[int, str], float] = {}  # (renter id, class) -> chips reserved
         self.chip_orders: list[ChipOrder] = []
         self.deliveries: list[tuple[int, Hyperscaler, str, int, float]] = []
         self.deals: list[tuple[int, int]] = []  # (step, startup id) of closed rounds, for herding
+        self.deal_count: dict[int, int] = {}  # startup id -> rounds in the last six months
         ref = reference_volume(self.p.demand, 0.0, self.demand_multipliers)
         # this month's aggregates, reset each step; the first month sizes on reference demand
         self.month: dict[str, float] = {"demand_us": float(ref[0].sum()), "demand_cn": float(ref[1].sum())}
@@ -146,13 +149,26 @@ class ComputeEconomy(mesa.Model):
             ok = [m for m, tr, av in self.architectures if tr == tier] or [self.architectures[0][0]]
         return max(sorted(ok), key=lambda m: self.deployment(m, "h100-sxm").mtok_per_chip_month)
 
+    def _region_fleet(self, region: str) -> dict[str, float]:
+        """Powered chips by class in a region, computed once a month (cached)."""
+        key = ("fleet", region, self.t)
+        if key not in self._cache:
+            tot: dict[str, float] = {}
+            for o in self.owners:
+                if o.alive and o.region == region:
+                    for c, n in o.fleet.items():
+                        if n > 0:
+                            tot[c] = tot.get(c, 0.0) + n
+            self._cache = {k: v for k, v in self._cache.items() if k[2] == self.t}
+            self._cache[key] = tot
+        return self._cache[key]
+
+    def owned_classes(self, region: str) -> list[str]:
+        return sorted(self._region_fleet(region))
+
     def region_best_serving_chip(self, region: str) -> str:
         """The class with the most powered chips in a region (for sizing lab serving)."""
-        tot: dict[str, float] = {}
-        for o in self.owners:
-            if o.alive and o.region == region:
-                for c, n in o.fleet.items():
-                    tot[c] = tot.get(c, 0.0) + n
+        tot = self._region_fleet(region)
         return max(sorted(tot), key=lambda c: tot[c]) if tot else "h100-sxm"
 
     def gpu_price_h100e(self, region: str) -> float:
@@ -195,10 +211,24 @@ class ComputeEconomy(mesa.Model):
         self.contracts.append(k)
         key = (k.owner.unique_id, k.chip_id)
         self.contract_book[key] = self.contract_book.get(key, 0.0) + k.chips
+        rkey = (k.renter.unique_id, k.chip_id)
+        self.renter_book[rkey] = self.renter_book.get(rkey, 0.0) + k.chips
+
+    def rebuild_contract_books(self, keep: list[Contract]) -> None:
+        """Re-index the live contracts (after expiries and exits)."""
+        self.contracts, self.contract_book, self.renter_book = [], {}, {}
+        for k in keep:
+            self.add_contract(k)
 
     # --- capital -------------------------------------------------------------------------
     def recent_deals(self, s: Startup) -> int:
-        return sum(1 for step, sid in self.deals if sid == s.unique_id and step >= self.t - 6)
+        """Rounds closed by this startup in the last six months (what herding investors see)."""
+        return self.deal_count.get(s.unique_id, 0)
+
+    def _age_deals(self) -> None:
+        while self.deals and self.deals[0][0] < self.t - 6:
+            _, sid = self.deals.pop(0)
+            self.deal_count[sid] -= 1
 
     def startups_alive(self) -> list[Startup]:
         return [s for s in self.startups if s.alive]
@@ -239,6 +269,7 @@ class ComputeEconomy(mesa.Model):
         """One month, in the order of DESIGN.md."""
         self.t = self.steps - 1
         self.rent_caps: dict[str, float] = {}
+        self._age_deals()
         self.month = {"prev_demand_us": self.month.get("demand_us", 0.0),
                       "prev_demand_cn": self.month.get("demand_cn", 0.0)}
         events.apply(self)  # 1. policies and shocks due this month

@@ -100,6 +100,7 @@ def new_startup(model: ComputeEconomy, region: str) -> Startup:
         s.stakes[lead.unique_id] = 0.3 * paid / cash
         model.network.add_flow(lead.unique_id, s.unique_id, "equity", paid, model.t)
         lead.invested_usd += paid
+        lead.add_holding(s)
     s.last_post_usd = post
     s.narrative_arr_usd = post / model.market_multiple
     s.valuation_usd = max(post, 1e6)

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # Profits are per unit position on the log deviation; the scale makes beta comparable
 # across parameter sets (assumption: a 10% move pays 1 unit).
 PROFIT_SCALE = 10.0
-X_LIMIT = 1.5  # the multiple stays within exp(+-1.5) = 0.22x .. 4.5x of fundamental
+X_LIMIT = 1.5
+DEALS_LOOKED_AT = 20  # assumption: a fund screens about 20 raising startups a month  # the multiple stays within exp(+-1.5) = 0.22x .. 4.5x of fundamental
 
 
 @dataclass
@@ -176,13 +177,16 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
     ip = model.p.investors
     rng = model.streams["capital"]
     offers: dict[int, list[tuple[object, float, float]]] = {s.unique_id: [] for s in seekers}
+    by_region = {r: [s for s in seekers if s.region == r] for r in ("us", "cn")}
     for inv in model.investors:
         budget = inv.budget_usd()
-        pool = [s for s in seekers if s.region == inv.region]
+        pool = by_region[inv.region]
         if budget <= 1e5 or not pool:
             continue
         if inv.kind == "corporate":
             pool = [s for s in pool if s.strategy in ("frontier", "efficiency")] or pool
+        if len(pool) > DEALS_LOOKED_AT:  # a fund looks at a sample of the deal flow
+            pool = [pool[k] for k in sorted(rng.choice(len(pool), DEALS_LOOKED_AT, replace=False))]
         score = np.array([inv.score(s) for s in pool])
         w = np.exp(score - score.max())
         k = int(rng.choice(len(pool), p=w / w.sum()))
@@ -217,6 +221,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
         model.ledger.transfer(payer.unique_id, s.unique_id, f, "funding_round")
         s.stakes[inv.unique_id] = s.stakes.get(inv.unique_id, 0.0) + f / post
         inv.invested_usd += f
+        inv.add_holding(s)
         model.network.add_flow(inv.unique_id, s.unique_id, "equity", f, model.t)
         if inv.kind == "corporate":
             model.network.add_flow(payer.unique_id, inv.unique_id, "funding", f, model.t)
@@ -228,6 +233,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
     s.plan_burn()
     s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
     model.deals.append((model.t, s.unique_id))
+    model.deal_count[s.unique_id] = model.deal_count.get(s.unique_id, 0) + 1
     model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + raised
     lead = max(fills, key=lambda x: (x[1], -x[0].unique_id))[0]
     model.log_event("funding_round", s, lead, raised, f"{kind} pre={pre:.4g} post={post:.4g}")

@@ -206,7 +206,7 @@ def _cheapest_class(model: ComputeEconomy, region: str, per: str, model_id: str 
     if offer is not None:
         classes = sorted(c for r, c in offer if r == region)
     else:
-        classes = sorted({c: 0 for o in model.owners if o.alive and o.region == region for c in o.fleet if o.fleet[c] > 0})
+        classes = model.owned_classes(region)
     for c in classes:
         if offer is not None:
             price = offer[(region, c)][1]  # the lowest ask: stable, cost-based
@@ -247,10 +247,8 @@ def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
 def _serve_contracts(model: ComputeEconomy) -> None:
     """Reserved capacity first, at the locked price; expired contracts drop."""
     keep = [k for k in model.contracts if k.end >= model.t and k.owner.alive and k.renter.alive]
-    model.contracts = []
-    model.contract_book = {}
+    model.rebuild_contract_books(keep)
     for k in keep:
-        model.add_contract(k)
         have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0), 0.0)
         q = min(k.chips, have)
         if q <= 0:
@@ -270,24 +268,30 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
     """Startups lock part of their serving needs for contract_months at a discount to spot,
     with the owner that has most spare chips of the class (lower id on ties)."""
     mp = model.p.markets
+    spare: dict[tuple[str, str], list[list]] = {}  # (region, class) -> [[spare, owner], ...]
+    for o in owners:
+        for c in sorted(o.fleet):
+            q = o.spare(c)
+            if q >= 1.0:
+                spare.setdefault((o.region, c), []).append([q, o])
     for s in renters:
         c = _cheapest_class(model, s.region, per="mtok", model_id=s.model_id)
-        if c is None:
+        pool = spare.get((s.region, c))
+        if not pool:
             continue
-        have = sum(k.chips for k in model.contracts if k.renter is s and k.chip_id == c)
+        have = model.renter_book.get((s.unique_id, c), 0.0)
         need = s.serving_need_chips(c)
         gap = mp.contract_share * need - have
         if gap < max(100.0, 0.25 * mp.contract_share * need):
             continue  # top up only by meaningful blocks (assumption: >= 100 chips or a quarter of the need)
-        cands = [o for o in owners if o.region == s.region and o.spare(c) >= 1.0]
-        if not cands:
-            continue
-        o = max(cands, key=lambda o: (o.spare(c), -o.unique_id))
+        best = max(pool, key=lambda e: (e[0], -e[1].unique_id))
+        o = best[1]
         spot = model.gpu_price.get((s.region, c), _ask_guess(model, s.region, c))
         price = max(spot * (1 - mp.contract_discount), o.reservation_usd(c))
         if price > min(s.serving_bid_usd(c), rent_cap(model, c)):
             continue
-        q = min(gap, o.spare(c))
+        q = min(gap, best[0])
+        best[0] -= q
         model.add_contract(Contract(o, s, c, q, price, model.t + mp.contract_months, False))
         model.log_event("compute_contract", s, o, q * price * mp.contract_months,
                         f"{q:.0f} x {c} for {mp.contract_months} months")
@@ -295,7 +299,8 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
     """Money follows the fills through the exchange: each renter pays its bill in, each
-    seller is paid its proceeds out; the compute-flow graph records who bought from whom."""
+    seller is paid its proceeds out. Spot trades are anonymous, so the deal graph records
+    compute flows only for contracts (where circular deals live)."""
     if res.volume <= 0:
         return
     led = model.ledger
@@ -304,14 +309,11 @@ def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: s
         if f > 0:
             prev = bills.get(who.unique_id, (who, 0.0))[1]
             bills[who.unique_id] = (who, prev + f * res.price)
-    sellers = [(owner, f * res.price) for (_, _, _, owner), f in zip(asks, res.ask_fill) if f > 0]
     for who, bill in bills.values():
         led.transfer(who.unique_id, "gpu_exchange", bill, "gpu_spot")
-        for owner, proceeds in sellers:
-            if owner is not who:
-                model.network.add_flow(who.unique_id, owner.unique_id, "compute", bill * proceeds / (res.volume * res.price), model.t)
-    for owner, proceeds in sellers:
-        led.transfer("gpu_exchange", owner.unique_id, proceeds, "gpu_spot")
+    for (_, _, _, owner), f in zip(asks, res.ask_fill):
+        if f > 0:
+            led.transfer("gpu_exchange", owner.unique_id, f * res.price, "gpu_spot")
 
 
 def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> None:

@@ -114,11 +114,7 @@ def _close(model: ComputeEconomy, a, how: str) -> None:
     a.exit_step = model.t
     if hasattr(a, "debt_usd"):
         a.debt_usd = 0.0
-    model.contracts = [k for k in model.contracts if k.renter is not a and k.owner is not a]
-    model.contract_book = {}
-    for k in model.contracts:
-        key = (k.owner.unique_id, k.chip_id)
-        model.contract_book[key] = model.contract_book.get(key, 0.0) + k.chips
+    model.rebuild_contract_books([k for k in model.contracts if k.renter is not a and k.owner is not a])
 
 
 def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
