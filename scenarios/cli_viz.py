@@ -23,9 +23,10 @@ DEFAULT_PORT = 8765
 # Read by viz/app.py; the names are the contract between the two modules.
 ENV_SCENARIO = "AIBUBBLE_VIZ_SCENARIO"
 ENV_SEED = "AIBUBBLE_VIZ_SEED"
-# Nothing may be fetched at run time: solara otherwise sends usage telemetry and asks PyPI
-# for a newer version on start.
-OFFLINE_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+# Nothing may be fetched at run time: solara otherwise sends usage telemetry (and asks PyPI
+# for a newer version on start: --no-check-version below). Its rules-of-hooks linter only
+# warns about mesa's own SolaraViz code, which this app does not use.
+SERVER_ENV = {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False", "SOLARA_CHECK_HOOKS": "off"}
 
 
 def app_path() -> Path:
@@ -80,7 +81,7 @@ def viz(
         raise InputError(f"--seed {seed}: must be a non-negative integer")
     check_port(port)
     source = str(Path(scenario).resolve()) if Path(scenario).is_file() else scenario
-    env = {**os.environ, **OFFLINE_ENV, ENV_SCENARIO: source, ENV_SEED: str(seed)}
+    env = {**os.environ, **SERVER_ENV, ENV_SCENARIO: source, ENV_SEED: str(seed)}
     typer.echo(f"aibubble viz: {loaded.name} (seed {seed}) at http://{HOST}:{port}  (Ctrl+C stops it)")
     proc = subprocess.Popen(server_command(port), env=env)
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import warnings
+from types import SimpleNamespace
 
 import networkx as nx
 import numpy as np
@@ -17,6 +19,10 @@ from scenarios.config import load_scenario, parameter_paths
 from viz.controls import KNOBS
 from viz.panels import SERIES, Dashboard, NodeState, SeriesPanel, node_states
 from viz.tables import agent_rows, event_rows
+
+with warnings.catch_warnings():  # solara's hook linter warns about mesa's SolaraViz code on import
+    warnings.simplefilter("ignore", UserWarning)
+    from viz.components import burst_note
 
 COLUMNS = sorted({line.column for spec in SERIES.values() for line in (*spec.left, *spec.right)})
 
@@ -39,6 +45,16 @@ def test_burst_is_marked_only_when_the_detector_fires() -> None:
     assert "2023-05" in panel.burst_text.get_text()
     panel.update(frame(steady))
     assert not panel.burst_line.get_visible()
+
+
+def test_the_burst_is_named_in_words_once_it_happens() -> None:
+    def run(valuation: list[float]) -> SimpleNamespace:
+        return SimpleNamespace(model_frame=lambda: frame(valuation))
+
+    note = burst_note(run([1e12, 2e12, 3e12, 4e12, 1.5e12]))
+    assert note == "Burst in 2023-05: aggregate valuation fell 62% from its 2023-04 peak (trough 2023-05 so far)."
+    assert burst_note(run([1e12, 1.1e12, 1.2e12])) is None
+    assert burst_note(SimpleNamespace(model_frame=pl.DataFrame)) is None
 
 
 def test_lines_follow_the_frame_and_axes_hold_the_data() -> None:

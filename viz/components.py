@@ -6,12 +6,14 @@ every Step (and every month while playing), so they redraw once per month.
 
 from __future__ import annotations
 
+import numpy as np
 import solara
 from mesa.visualization.utils import update_counter
 
 from viz.model import VizEconomy
 from viz.panels import Dashboard, money
 from viz.tables import AGENT_HEADERS, EVENT_HEADERS, agent_rows, event_rows
+from world.metrics import detect_burst
 
 FIGURE_TITLES = {
     "prices": "API price index and GPU-hour price",
@@ -45,10 +47,30 @@ def headline(model: VizEconomy) -> str:
     )
 
 
+def burst_note(model: VizEconomy) -> str | None:
+    """A sentence on the burst, once world.metrics.detect_burst has fired on this run."""
+    frame = model.model_frame()
+    valuation = frame.get_column("valuation_index_usd").to_numpy() if frame.height else None
+    if valuation is None or not np.isfinite(valuation).all():
+        return None
+    burst = detect_burst(valuation)
+    if burst is None:
+        return None
+    dates = frame.get_column("date")
+    return (
+        f"Burst in {dates[burst.month]}: aggregate valuation fell {burst.depth:.0%} from its "
+        f"{dates[burst.peak_month]} peak (trough {dates[burst.trough_month]} so far)."
+    )
+
+
 @solara.component
 def Headline(model: VizEconomy) -> None:
+    """The month's key numbers, and the burst once there is one."""
     update_counter.get()
     solara.Text(headline(model), classes=["aibubble-headline"], style={"font-size": "1.05em"})
+    note = burst_note(model)
+    if note:
+        solara.Text(note, classes=["aibubble-burst"], style={"color": "#d62728", "font-weight": "bold"})
 
 
 @solara.component
