@@ -170,7 +170,7 @@ def test_slider_then_reset_changes_the_outcome(page: Page) -> None:
     step_n(page, months)
     assert page.locator(".aibubble-headline").inner_text() == baseline, "same settings, same seed: same run"
 
-    slider = page.locator(".v-input", has_text="startups.n =").locator("[role=slider]")
+    slider = page.locator(".aibubble-knob", has_text="startups.n =").locator("[role=slider]")
     slider.focus()
     slider.press("End")
     expect(page.get_by_text("startups.n = 120")).to_be_visible()

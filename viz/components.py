@@ -18,7 +18,7 @@ from world.metrics import detect_burst
 FIGURE_TITLES = {
     "prices": "API price index and GPU-hour price",
     "compute": "Compute capacity and utilisation",
-    "valuation": "Aggregate valuation vs revenue (red line: burst)",
+    "valuation": "Valuation vs revenue (red line: burst)",
     "structure": "Firm count and HHI",
 }
 

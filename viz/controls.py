@@ -69,13 +69,16 @@ def Settings(settings: solara.Reactive[dict]) -> None:
     for knob in KNOBS:
         value = current.get(knob.path, values[knob.path])
         slider = solara.SliderInt if knob.integer else solara.SliderFloat
-        slider(
-            f"{knob.path} = {value:g}",
-            value=value,
-            min=knob.min,
-            max=knob.max,
-            step=knob.step,
-            on_value=lambda v, path=knob.path: put(path, v),
-            thumb_label=False,
-        )
+        # The name above the slider: long parameter paths would squeeze an inline label's slider.
+        with solara.Column(gap="0px", classes=["aibubble-knob"]):
+            solara.Text(f"{knob.path} = {value:g}", style={"font-size": "0.85em"})
+            slider(
+                "",
+                value=value,
+                min=knob.min,
+                max=knob.max,
+                step=knob.step,
+                on_value=lambda v, path=knob.path: put(path, v),
+                thumb_label=False,
+            )
     solara.Text("Scenario, seed and sliders apply on Reset.", style={"font-size": "0.8em"})
