@@ -13,6 +13,7 @@ import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -80,6 +81,15 @@ class SerialExecutor:
         """Nothing to release."""
 
 
+def _collect(fut: Future[Done], index: int) -> Done:
+    """A pool future's Done, or the reason its worker process never returned one."""
+    exc = fut.exception()
+    if exc is not None:
+        return Done(index, None, f"worker process died: {type(exc).__name__}: {exc}", None)
+    d = fut.result()
+    return Done(index, d.value, d.error, d.traceback)
+
+
 PRELOAD = ("scenarios.sweep", "scenarios.run", "world.metrics")
 """Imported once by the fork server, so each worker starts with the model already loaded."""
 
@@ -87,34 +97,41 @@ PRELOAD = ("scenarios.sweep", "scenarios.run", "world.metrics")
 class PoolExecutor:
     """A local process pool (forkserver start: safe with the progress bar's thread).
 
-    At most two tasks per worker are in flight, so results never pile up unwritten.
+    At most two tasks per worker are in flight, so results never pile up unwritten. A
+    worker that dies (killed, out of memory, a crash in native code) breaks the pool: the
+    tasks in flight are reported failed, a fresh pool takes over, and the sweep goes on.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         if "forkserver" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(list(PRELOAD))
+            self._ctx = multiprocessing.get_context("forkserver")
+            self._ctx.set_forkserver_preload(list(PRELOAD))
         else:  # Windows
-            ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            self._ctx = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx)
 
     def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
         pending: dict[Future[Done], int] = {}
         next_i = 0
         while next_i < len(items) or pending:
-            while next_i < len(items) and len(pending) < 2 * self.workers:
-                pending[self._pool.submit(guarded, fn, items[next_i])] = next_i
-                next_i += 1
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i = pending.pop(fut)
-                exc = fut.exception()
-                if exc is not None:  # the worker process died (killed, out of memory)
-                    yield Done(i, None, f"{type(exc).__name__}: {exc}", None)
-                else:
-                    d = fut.result()
-                    yield Done(i, d.value, d.error, d.traceback)
+            broken = False
+            while not broken and next_i < len(items) and len(pending) < 2 * self.workers:
+                try:
+                    pending[self._pool.submit(guarded, fn, items[next_i])] = next_i
+                    next_i += 1
+                except BrokenProcessPool:
+                    broken = True
+            if pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                broken |= any(isinstance(f.exception(), BrokenProcessPool) for f in finished)
+                if broken:  # everything in flight dies with the pool: collect it all
+                    finished, _ = wait(pending)
+                for fut in finished:
+                    yield _collect(fut, pending.pop(fut))
+            if broken:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

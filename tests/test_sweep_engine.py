@@ -7,6 +7,7 @@ economy; tests/test_sweep.py does the same with the real model (and the SIGKILL 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ from scenarios.sweep_store import RunOutput, RunSpec
 
 
 def toy_task(spec: RunSpec) -> RunOutput:
-    """A seeded random walk; x == 13 raises, to test failure isolation."""
+    """A seeded random walk; x == 13 raises and x == 66 kills its worker process."""
     x = float(spec.params.get("x", 1.0))
     if x == 13:
         raise ValueError("x=13 is unlucky")
+    if x == 66:
+        os._exit(1)  # as an out-of-memory kill would
     rng = np.random.default_rng([spec.seed, 7])
     walk = x * rng.random(12).cumsum()
     model = pl.DataFrame({"step": np.arange(12), "value": walk})
@@ -65,6 +68,20 @@ def test_failing_run_is_recorded_and_others_finish(tmp_path: Path) -> None:
     on_disk = pl.read_parquet(tmp_path / "failures.parquet")
     assert on_disk["run_id"].to_list() == ["x13-s0", "x13-s1"]
     assert not (tmp_path / "model" / "run_id=x13-s0").exists()
+
+
+def test_dead_worker_fails_its_runs_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    specs = toy_specs([1.0, 66.0, 2.0, 3.0], [0, 1, 2])
+    ex = PoolExecutor(2)
+    try:
+        runs, failures = execute(specs, tmp_path, ex, task=toy_task, progress=False)
+    finally:
+        ex.close()
+    assert set(failures["x"]) >= {66.0} and 66.0 not in set(runs["x"])
+    assert failures["error"].str.starts_with("worker process died").all()
+    # the runs queued after the last x == 66 one always finish
+    assert runs.height + failures.height == 12 and set(runs["x"]) >= {3.0}
+    assert set(runs["run_id"]).isdisjoint(failures["run_id"])
 
 
 def test_resume_does_only_the_rest(tmp_path: Path) -> None:
