@@ -71,16 +71,16 @@ def test_failing_run_is_recorded_and_others_finish(tmp_path: Path) -> None:
 
 
 def test_dead_worker_fails_its_runs_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    specs = toy_specs([1.0, 66.0, 2.0, 3.0], [0, 1, 2])
+    specs = toy_specs([66.0], [0]) + toy_specs([1.0, 2.0], [0, 1, 2, 3, 4])
     ex = PoolExecutor(2)
     try:
         runs, failures = execute(specs, tmp_path, ex, task=toy_task, progress=False)
     finally:
         ex.close()
-    assert set(failures["x"]) >= {66.0} and 66.0 not in set(runs["x"])
+    assert "x66-s0" in set(failures["run_id"])
     assert failures["error"].str.starts_with("worker process died").all()
-    # the runs queued after the last x == 66 one always finish
-    assert runs.height + failures.height == 12 and set(runs["x"]) >= {3.0}
+    # at most 4 runs were in flight with the killer; a fresh pool does all the rest
+    assert failures.height <= 4 and runs.height + failures.height == 11
     assert set(runs["run_id"]).isdisjoint(failures["run_id"])
 
 
