@@ -17,6 +17,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 from viz_server import CHROMIUM, CHROMIUM_ARGS, REPO, viz_server
 
+from scenarios.config import library_names
+
 pytestmark = pytest.mark.xdist_group("browser")  # one browser at a time under `-n 2`
 
 ARTIFACTS = REPO / "test-artifacts" / "viz"
@@ -212,3 +214,14 @@ def test_agents_table_sorts_by_a_clicked_column(page: Page) -> None:
     page.locator(".aibubble-agents thead th", has_text="Cash $M").click()
     cash = sorted_column(page, "Cash $M", descending=True)
     assert cash == sorted(cash, reverse=True)
+
+
+def test_scenario_picker_runs_another_scenario_after_reset(page: Page) -> None:
+    other = next(name for name in library_names() if name != "baseline")
+    page.locator(".v-select", has_text="scenario").click()
+    page.locator(".v-menu__content .v-list-item", has_text=other).first.click()
+    press(page, "Reset")
+    expect(page.locator(".aibubble-headline")).to_have_text(f"{other}: no month simulated yet")
+    assert clock(page) == (START_MONTH, 0)
+    step_n(page, 1)
+    expect(page.locator(".aibubble-headline")).to_contain_text("startups alive")
