@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 
-from scenarios.study import analyze, sample
+from hardware_models.errors import InputError
+from scenarios.study import analyze, sample, study
 from scenarios.study_plots import plot_morris, plot_phase, plot_sobol
 
 PROBLEM = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0, 1], [0, 2], [0, 1]]}
@@ -62,12 +67,6 @@ def test_figures_are_drawn(tmp_path: Path) -> None:
 
 
 def test_small_morris_study_end_to_end(tmp_path: Path) -> None:
-    import json
-    import subprocess
-    import sys
-
-    from scenarios.study import study
-
     out = tmp_path / "morris"
     params = ["--param", "investors.trend_strength=0.5:2.5", "--param", "vendors.lead_time_months=1:12"]
     cmd = [str(Path(sys.executable).with_name("aibubble")), "study", "baseline", "--method", "morris",
@@ -102,3 +101,21 @@ def test_constant_metric_has_zero_morris_effects() -> None:
     x = sample("morris", PROBLEM, 6)
     si = analyze("morris", PROBLEM, x, np.ones(len(x)))
     np.testing.assert_array_equal(si["mu_star"], [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"method": "fast"}, "allowed: sobol, morris"),
+    ({"samples": 6}, "power of two"),
+    ({"metrics": ["burts"]}, "closest: burst"),
+    ({"metrics": ["final_concentration_compute"]}, "is text"),
+    ({"params": {"investors.trend_strength": (0.0, 9.0)}}, "investors.trend_strength"),
+    ({"params": {"vendors.lead_time_month": (1, 6)}}, "closest: vendors.lead_time_months"),
+    ({"phase": ("investors.trend_strength", "rates.base_rate")}, "--phase"),
+])
+def test_study_bad_input_raises_before_any_run(tmp_path: Path, kwargs: dict, needle: str) -> None:
+    args = {"method": "sobol", "samples": 8, "metrics": ["burst"],
+            "params": {"investors.trend_strength": (0.0, 3.0), "vendors.lead_time_months": (1, 12)}}
+    args.update(kwargs)
+    with pytest.raises(InputError, match=needle):
+        study("baseline", tmp_path / "s", months=12, progress=False, **args)
+    assert not (tmp_path / "s").exists()
