@@ -169,7 +169,10 @@ def plan_runs(scenario: Any, points: Sequence[Mapping[str, object]], seeds: Sequ
     for i, point in enumerate(points):
         texts = tuple(f"{k}={_as_text(v)}" for k, v in point.items())
         if texts not in loaded:  # studies revisit points: validate each once
-            resolved = load_scenario(scenario, overrides=list(sets) + list(texts))
+            try:
+                resolved = load_scenario(scenario, overrides=list(sets) + list(texts))
+            except InputError as exc:
+                raise InputError(f"swept point {', '.join(texts)}: {exc}") from None
             loaded[texts] = (resolved, parameter_paths(resolved))
         resolved, rpaths = loaded[texts]
         typed = {k: rpaths[k] for k in point}
