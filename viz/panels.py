@@ -38,13 +38,15 @@ KIND_COLOURS = {
     "corporate": "#bcbd22",
 }
 OTHER_COLOUR = "#7f7f7f"
-# Deal types of world/network.py; "parent" ties a corporate investor to its hyperscaler.
+# Deal types of world/network.py; "parent" ties a corporate investor to its hyperscaler. A
+# type not listed here is drawn in OTHER_COLOUR.
 EDGE_COLOURS = {
     "equity": "#2ca02c",
     "compute": "#1f77b4",
     "funding": "#d62728",
     "chips": "#8c564b",
     "parent": "#bcbd22",
+    "acquisition": "#e377c2",
 }
 
 
