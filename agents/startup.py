@@ -117,7 +117,8 @@ class Startup(Provider, mesa.Agent):
         return max(self.model.ledger.usd(self.unique_id), 0.0) / self.burn_usd()
 
     def arr_usd(self) -> float:
-        r = self.revenue_history[-3:]
+        """Annualised revenue over the last six months (investors look through monthly noise)."""
+        r = self.revenue_history[-6:]
         return 12 * sum(r) / max(len(r), 1)
 
     def growth(self) -> float:
@@ -129,7 +130,7 @@ class Startup(Provider, mesa.Agent):
 
     def forward_arr_usd(self) -> float:
         """What investors price: run-rate grown one year, or the last round's narrative."""
-        return max(self.arr_usd() * (1 + min(max(self.growth(), 0.0), 1.0)), self.narrative_arr_usd)
+        return max(self.arr_usd() * (1 + 0.5 * min(max(self.growth(), 0.0), 1.0)), self.narrative_arr_usd)
 
     def wants_funding(self) -> bool:
         return self.runway_months() < self.model.p.startups.min_runway_months
@@ -146,12 +147,16 @@ class Startup(Provider, mesa.Agent):
         self.model.ledger.transfer(self.unique_id, "staff", self.staff_usd, "staff")
         self.revenue_history.append(self.token_revenue_usd)
         self.cost_history.append(self.staff_usd + self.spend_usd)
-        self.narrative_arr_usd *= 0.97  # assumption: unmet promises fade ~30%/yr
+        self.narrative_arr_usd *= 1 - self.model.p.startups.narrative_decay_per_month
 
     def mark_valuation(self) -> None:
         """Mark to the market multiple on forward revenue; never below cash, floor $1m."""
         v = self.model.market_multiple * self.forward_arr_usd()
         self.valuation_usd = float(max(v, self.model.ledger.usd(self.unique_id), 1e6))
+
+    @property
+    def revenue_usd(self) -> float:
+        return self.token_revenue_usd
 
     def insolvent(self) -> bool:
         cash = self.model.ledger.usd(self.unique_id)

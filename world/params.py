@@ -79,17 +79,17 @@ class InvestorParams(_Section):
     lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns
     deploy_share_per_month: float = Field(0.12, ge=0, le=1)  # assumption: funds deploy over ~8 months
     fundamental_multiple: float = Field(10.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
-    growth_premium: float = Field(1.0, ge=0, le=10)  # assumption: multiple rises with revenue growth
+    growth_premium: float = Field(0.25, ge=0, le=10)  # assumption: +25% on the multiple per 100% yoy revenue growth
     trend_following: bool = True  # ablation switch: False removes trend-chasing investors
     # Brock-Hommes (1998) expectations; defaults in the paper's chaotic region (g > R,
     # high beta), tuned so that bubbles and crashes occur in some seeds, not all (assumption).
-    trend_strength: float = Field(1.25, ge=0, le=5)  # trend followers' extrapolation g
+    trend_strength: float = Field(1.3, ge=0, le=5)  # trend followers' extrapolation g
     reversion: float = Field(0.0, ge=0, le=1)  # fundamentalists' expected persistence v (0 in BH98)
     switching_intensity: float = Field(10.0, ge=0, le=1000)  # beta of the discrete choice
     fitness_memory: float = Field(0.5, ge=0, lt=1)  # weight on past realised profits
     fundamentalist_cost: float = Field(0.02, ge=0, le=10)  # cost of fundamental analysis (fitness units)
     sentiment_noise_sd: float = Field(0.05, ge=0, le=1)  # assumption: news shocks to sentiment
-    min_pre_money_to_ask: float = Field(1.0, ge=0, le=100)  # assumption: no VC prices a round where founders give up more than half
+    min_pre_money_to_ask: float = Field(1.5, ge=0, le=100)  # assumption: no VC prices a round selling more than 40% of the company
     herding: float = Field(1.0, ge=0, le=10)  # logit weight on peers' recent deals in the same startup
     writedown_threshold: float = Field(0.3, ge=0, le=1)  # marks this far below last round are written down
     corporate_arms: bool = True  # hyperscalers' corporate venture arms invest
@@ -112,7 +112,7 @@ class HyperscalerParams(_Section):
     lab_training_share: float = Field(0.003, ge=0, le=1)  # assumption: in-house labs train with ~2% of core cash flow (F32/F33: budgets 2-3x/yr)
     max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
-    initial_h100e: float = Field(60_000, ge=0)  # F19: ~50-150k H100s per big buyer 2023
+    initial_h100e: float = Field(40_000, ge=0)  # F19: big buyers took ~50-150k H100s each during 2023; assumption: ~40k H100e in service at its start
     neocloud_initial_h100e: float = Field(15_000, ge=0)  # F19: CoreWeave ~40k
     neocloud_ltv: float = Field(0.7, ge=0, le=0.95)  # F41: GPU-collateralised debt; LTV assumption
     debt_rate_spread: float = Field(0.06, ge=0, le=0.5)  # assumption: GPU-backed loans ~ rate + 6pp
@@ -136,8 +136,8 @@ class StartupParams(_Section):
     share_vertical: float = Field(0.3, ge=0)
     share_wrapper: float = Field(0.3, ge=0)
     initial_cash_usd: float = Field(1e9, gt=0)  # assumption: AI model startups held ~$1bn each in 2023 (F24: ~$86bn AI VC that year)
-    frontier_cash_multiple: float = Field(10.0, ge=1)  # F20/F21: frontier labs hold ~10x more
-    staff_usd_per_month: float = Field(4e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; small labs ~$50m/yr
+    frontier_cash_multiple: float = Field(15.0, ge=1)  # F20/F21: frontier labs held ~$10-15bn (Microsoft's $10bn into OpenAI, 2023)
+    staff_usd_per_month: float = Field(5e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; assumption: a small lab's floor ~$60m/yr
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
     max_failed_rounds: int = Field(6, ge=1, le=120)  # assumption: six months without a term sheet and founders sell or close
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
@@ -147,7 +147,9 @@ class StartupParams(_Section):
     price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
     efficient_adoption: bool = True  # ablation switch: firms adopt MoE architectures
     adoption_lag_months: int = Field(6, ge=0, le=60)  # assumption: followers adopt MoE 6 months later
-    entry_per_month: float = Field(0.15, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment
+    narrative_decay_per_month: float = Field(0.05, ge=0, le=1)  # assumption: unmet revenue promises fade ~45% a year
+    entry_per_month: float = Field(0.15, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment in 2023
+    entry_decay_years: float = Field(3.0, gt=0, le=100)  # assumption: entry fades as frontier training costs rise 2.4x/yr (F33)
     acquisition_appetite: float = Field(0.35, ge=0, le=1)  # assumption: a third of failing labs are bought (F28-F31: acqui-hires), the rest close
 
 

@@ -143,8 +143,8 @@ def _update_sentiment(model: ComputeEconomy) -> None:
     ip = model.p.investors
     rev = [row["ai_revenue_usd"] for row in model.model_rows]
     g = 0.0
-    if len(rev) >= 13 and rev[-13] > 0:
-        g = float(np.clip(sum(rev[-3:]) / max(sum(rev[-15:-12]), 1.0) - 1.0, 0.0, 3.0))
+    if len(rev) >= 24:  # year-on-year growth of trailing 12-month revenue
+        g = float(np.clip(sum(rev[-12:]) / max(sum(rev[-24:-12]), 1.0) - 1.0, 0.0, 2.0))
     model.fundamental_multiple = ip.fundamental_multiple * (1.0 + ip.growth_premium * g) / (1.0 + ip.growth_premium)
     failures = sum(1 for e in model.events_log if e["step"] == model.t - 1 and e["kind"] in ("bankruptcy", "fire_sale"))
     alive = max(len(model.startups_alive()), 1)
@@ -253,9 +253,9 @@ def _compute_commitment(model: ComputeEconomy, s, owner, value_usd: float) -> No
 
 
 def _entry(model: ComputeEconomy) -> None:
-    """New startups arrive at a rate that rises with sentiment (Poisson)."""
+    """New startups arrive at a rate that rises with sentiment and fades with time (Poisson)."""
     sp = model.p.startups
     rng = model.streams["entry"]
-    n = int(rng.poisson(sp.entry_per_month * model.sentiment_factor))
+    n = int(rng.poisson(sp.entry_per_month * model.sentiment_factor * math.exp(-model.years / sp.entry_decay_years)))
     for _ in range(n):
         setup.new_startup(model, "cn" if rng.random() < sp.cn_share else "us")
