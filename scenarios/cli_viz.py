@@ -74,7 +74,8 @@ def viz(
     port: int = typer.Option(DEFAULT_PORT, "--port", help="Port on 127.0.0.1."),
 ) -> None:
     """Step through a scenario in the browser (Solara app on 127.0.0.1)."""
-    from scenarios.config import load_scenario  # loads the economy: only when the command runs
+    # Imported here: it loads the economy, which other commands and --help do not need.
+    from scenarios.config import load_scenario
 
     loaded = load_scenario(scenario)  # an unknown name or a bad file stops here, exit 2
     if seed < 0:

@@ -46,10 +46,9 @@ def wait_until_serving(url: str, proc: subprocess.Popen, timeout_s: float = STAR
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the viz server exited with code {proc.returncode} before serving {url}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
         time.sleep(0.3)
     raise TimeoutError(f"the viz server did not answer at {url} within {timeout_s:.0f} s")
 
@@ -60,8 +59,10 @@ def viz_server(*args: str, log: Path) -> Iterator[str]:
     port = free_port()
     cmd = [sys.executable, "-m", "scenarios.cli", "viz", *args, "--port", str(port)]
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    with (
+        log.open("w") as out,
+        subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True) as proc,
+    ):
         try:
             url = f"http://127.0.0.1:{port}/"
             wait_until_serving(url, proc)

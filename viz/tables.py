@@ -39,7 +39,7 @@ def _number(value: object, scale: float) -> float | None:
     if value is None or not math.isfinite(float(value)):
         return None
     x = float(value) * scale
-    return 0.0 if x == 0 else round(x, max(0, 2 - int(math.floor(math.log10(abs(x))))))
+    return 0.0 if x == 0 else round(x, max(0, 2 - math.floor(math.log10(abs(x)))))
 
 
 def agent_rows(agents_now: pl.DataFrame, runway: Mapping[int, float]) -> list[dict[str, object]]:
