@@ -61,7 +61,8 @@ def collect(model: ComputeEconomy) -> None:
         "api_price_index_us_usd_per_mtok": _carry(model, "api_price_index_us_usd_per_mtok", m.get("price_index_us", math.nan), ref),
         "api_price_index_cn_usd_per_mtok": _carry(model, "api_price_index_cn_usd_per_mtok", m.get("price_index_cn", math.nan), ref),
         "gpu_hour_price_usd": _carry(model, "gpu_hour_price_usd", m.get("gpu_price_hi_us", math.nan) / HOURS_PER_MONTH, 8.0),
-        "gpu_hour_price_cn_usd": _carry(model, "gpu_hour_price_cn_usd", m.get("gpu_price_hi_cn", math.nan) / HOURS_PER_MONTH, 8.0),
+        # CN holds few H100-class chips under export controls: its price is per H100e over all classes
+        "gpu_hour_price_cn_usd": _carry(model, "gpu_hour_price_cn_usd", m.get("gpu_price_h100e_cn", math.nan) / HOURS_PER_MONTH, 8.0),
         "gpu_hour_price_all_usd": _carry(model, "gpu_hour_price_all_usd", m.get("gpu_price_h100e_us", math.nan) / HOURS_PER_MONTH, 8.0),
         "token_volume_mtok": float(served.sum()),
         "token_demand_mtok": float(demand),
