@@ -70,6 +70,7 @@ class Startup(Provider, mesa.Agent):
         self.spend_usd = 0.0  # this month's compute spend
         self.training_chips: dict[str, float] = {}
         self.failed_rounds = 0
+        self.written_down = False
 
     # --- compute -------------------------------------------------------------------------
     def plan_burn(self) -> None:
@@ -150,9 +151,18 @@ class Startup(Provider, mesa.Agent):
         self.narrative_arr_usd *= 1 - self.model.p.startups.narrative_decay_per_month
 
     def mark_valuation(self) -> None:
-        """Mark to the market multiple on forward revenue; never below cash, floor $1m."""
+        """Mark to the market multiple on forward revenue; never below cash, floor $1m.
+
+        A mark below the last post-money by more than the write-down threshold is logged
+        once per round as a write-down (investors' books take the loss).
+        """
         v = self.model.market_multiple * self.forward_arr_usd()
         self.valuation_usd = float(max(v, self.model.ledger.usd(self.unique_id), 1e6))
+        cut = self.model.p.investors.writedown_threshold
+        if not self.written_down and self.last_post_usd > 0 and self.valuation_usd < (1 - cut) * self.last_post_usd:
+            self.written_down = True
+            self.model.log_event("write_down", self, None, self.last_post_usd - self.valuation_usd,
+                                 f"mark {self.valuation_usd:.4g} vs last post {self.last_post_usd:.4g}")
 
     @property
     def revenue_usd(self) -> float:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FIGURES = ("prices.png", "compute.png", "valuation.png", "firms.png", "events.png")
 # event kinds drawn on the timeline, top to bottom
-TIMELINE = ("policy", "funding_round", "round_failed", "compute_contract", "covenant_breach",
+TIMELINE = ("policy", "funding_round", "round_failed", "write_down", "compute_contract", "covenant_breach",
             "fire_sale", "bankruptcy", "acquisition", "entry")
 
 

@@ -148,3 +148,13 @@ def test_herding_raises_the_score_of_recently_funded_startups() -> None:
     base = vc.score(s)
     m.deal_count[s.unique_id] = 3
     assert vc.score(s) == pytest.approx(base + m.p.investors.herding * np.log1p(3))
+
+
+def test_write_downs_are_logged_once_per_round() -> None:
+    m = _run(months=1)
+    s = next(s for s in m.startups if s.alive)
+    s.last_post_usd = 1e15  # far above any mark
+    s.mark_valuation()
+    s.mark_valuation()
+    downs = [e for e in m.events_log if e["kind"] == "write_down" and e["agent_id"] == s.unique_id]
+    assert len(downs) == 1 and downs[0]["amount_usd"] > 0

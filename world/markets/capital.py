@@ -230,6 +230,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
     s.last_post_usd = post
     s.last_round_step = model.t
     s.failed_rounds = 0
+    s.written_down = False
     s.plan_burn()
     s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
     model.deals.append((model.t, s.unique_id))
