@@ -17,7 +17,15 @@ from viz_server import REPO, free_port
 from scenarios.cli_viz import server_command
 from scenarios.config import load_scenario, parameter_paths
 from viz.controls import KNOBS
-from viz.panels import SERIES, Dashboard, NodeState, SeriesPanel, node_states
+from viz.panels import (
+    SERIES,
+    Dashboard,
+    NodeState,
+    SeriesPanel,
+    legend_html,
+    network_legend_html,
+    node_states,
+)
 from viz.tables import agent_rows, event_rows
 
 with warnings.catch_warnings():  # solara's hook linter warns about mesa's SolaraViz code on import
@@ -173,3 +181,12 @@ def test_the_server_listens_on_this_machine_only_and_never_asks_pypi() -> None:
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
     assert "--no-check-version" in cmd and "--no-open" in cmd
     assert cmd[cmd.index("run") + 1].endswith("viz/app.py")
+
+
+def test_legends_name_every_line_in_its_colour() -> None:
+    for spec in SERIES.values():
+        legend = legend_html(spec)
+        for line in (*spec.left, *spec.right):
+            assert line.label in legend and line.colour in legend
+        assert legend.count("(right axis)") == len(spec.right)
+    assert "failed" in network_legend_html() and "compute deal" in network_legend_html()

@@ -11,16 +11,9 @@ import solara
 from mesa.visualization.utils import update_counter
 
 from viz.model import VizEconomy
-from viz.panels import Dashboard, money
+from viz.panels import SERIES, Dashboard, legend_html, money, network_legend_html
 from viz.tables import AGENT_HEADERS, EVENT_HEADERS, agent_rows, event_rows
 from world.metrics import detect_burst
-
-FIGURE_TITLES = {
-    "prices": "API price index and GPU-hour price",
-    "compute": "Compute capacity and utilisation",
-    "valuation": "Valuation vs revenue (red line: burst)",
-    "structure": "Firm count and HHI",
-}
 
 
 @solara.component
@@ -82,15 +75,17 @@ def Figures(model: VizEconomy) -> None:
         lambda: dashboard.render(model.model_frame(), model.network.graph, model.agents_now()),
         [model, model.steps],
     )
-    names = list(FIGURE_TITLES)
+    names = list(SERIES)
     for pair in (names[:2], names[2:]):
         with solara.Columns([1, 1]):
             for name in pair:
-                with solara.Card(FIGURE_TITLES[name], classes=[f"aibubble-{name}"], margin=0):
+                with solara.Card(SERIES[name].title, classes=[f"aibubble-{name}"], margin=0):
+                    solara.HTML(tag="div", unsafe_innerHTML=legend_html(SERIES[name]), style="font-size: 0.8em")
                     solara.Image(images[name], format="svg+xml", width="100%")
     with solara.Columns([4, 5]):
         with solara.Card(f"Deal network, {model.month_str}", classes=["aibubble-network"], margin=0):
             solara.Text("node size: compute · colour: kind · grey: failed", style={"font-size": "0.8em"})
+            solara.HTML(tag="div", unsafe_innerHTML=network_legend_html(), style="font-size: 0.8em")
             solara.Image(images["network"], format="svg+xml", width="100%")
         with solara.Card(f"Events of {model.month_str}", classes=["aibubble-events"], margin=0):
             EventLog(model)

@@ -9,6 +9,7 @@ tests render exactly what the page shows.
 
 from __future__ import annotations
 
+import html
 import io
 from dataclasses import dataclass
 
@@ -84,7 +85,11 @@ class Line:
 
 @dataclass(frozen=True)
 class SeriesSpec:
-    """A time-series panel: lines on a left axis and, optionally, on a right axis."""
+    """A time-series panel: lines on a left axis and, optionally, on a right axis.
+
+    Title and legend are drawn by the page (as HTML), not in the figure: a matplotlib
+    legend costs a fifth of a panel's redraw.
+    """
 
     title: str
     left: tuple[Line, ...]
@@ -99,7 +104,7 @@ class SeriesSpec:
 
 SERIES = {
     "prices": SeriesSpec(
-        title="Prices",
+        title="API price index and GPU-hour price",
         left=(Line("api_price_index_usd_per_mtok", "API price index $/Mtok", "#d62728"),),
         left_label="$/Mtok (log)",
         left_log=True,
@@ -115,7 +120,7 @@ SERIES = {
         right_limits=(0.0, 105.0),
     ),
     "valuation": SeriesSpec(
-        title="Valuation vs revenue",
+        title="Valuation vs revenue (red line: burst)",
         left=(
             Line("valuation_index_usd", "aggregate valuation", "#9467bd"),
             Line("ai_revenue_usd", "AI revenue x12", "#2ca02c", factor=12.0),
@@ -127,7 +132,7 @@ SERIES = {
         burst_column="valuation_index_usd",
     ),
     "structure": SeriesSpec(
-        title="Firms and concentration",
+        title="Firm count and HHI",
         left=(
             Line("n_startups_alive", "startups alive", "#ff7f0e"),
             Line("n_bankruptcies", "bankruptcies (cum.)", "#7f7f7f", style="--", width=0.9),
@@ -144,6 +149,12 @@ SERIES = {
 }
 
 
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5, 7.5 (times a power of ten) at or above `value`."""
+    power = 10.0 ** np.floor(np.log10(value))
+    return next(m * power for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0) if m * power >= value * (1 - 1e-12))
+
+
 def _year_ticks(ax: Axes, months: int, start: str) -> None:
     """x runs over the whole scenario (so the plot fills as it runs), ticked each January."""
     ax.set_xlim(0, max(months - 1, 1))
@@ -158,7 +169,7 @@ class SeriesPanel:
     def __init__(self, spec: SeriesSpec, months: int, start: str) -> None:
         self.spec = spec
         self.fig = Figure(figsize=SERIES_SIZE_IN, dpi=DPI)
-        self.fig.subplots_adjust(left=0.11, right=0.89, top=0.86, bottom=0.1)
+        self.fig.subplots_adjust(left=0.11, right=0.89, top=0.96, bottom=0.1)
         ax = self.fig.subplots()
         ax.tick_params(axis="both", labelsize=8)
         ax.grid(alpha=0.3)
@@ -183,11 +194,6 @@ class SeriesPanel:
                 self.lines.append((artist, line))
             if limits:
                 axis.set_ylim(*limits)
-        # Above the plot area, where it never hides a line.
-        ax.legend(
-            handles=[a for a, _ in self.lines], fontsize=7, ncol=3, frameon=False,
-            loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.5,
-        )
         self.burst_line = ax.axvline(0, color="#d62728", lw=1.5, visible=False)
         self.burst_text = ax.annotate("", (0, 0), xytext=(4, -12), textcoords="offset points", color="#d62728", fontsize=8)
 
@@ -210,15 +216,23 @@ class SeriesPanel:
         return svg(self.fig)
 
     def _limits(self, axis: Axes) -> tuple[float, float]:
-        """y range over the axis's lines: from 0 on a linear axis, with headroom."""
+        """y range over the axis's lines, snapped to round values.
+
+        Linear axes run from 0 to the next 1-1.5-2-3-5-7.5 step above the data; log axes
+        span whole halves of decades. Snapped limits change only now and then, so the axes
+        hold still while the user steps and the lines move against them.
+        """
         data = [a.get_ydata() for a, _ in self.lines if a.axes is axis]
         y = np.concatenate(data) if data else np.array([])
         y = y[np.isfinite(y)]
         if axis.get_yscale() == "log":
             y = y[y > 0]
-            return (y.min() / 1.5, y.max() * 1.5) if y.size else (1.0, 10.0)
+            if not y.size:
+                return (1.0, 10.0)
+            low, high = np.floor(2 * np.log10(y.min())) / 2, np.ceil(2 * np.log10(y.max())) / 2
+            return (10.0**low, 10.0 ** max(high, low + 0.5))
         top = y.max() if y.size else 0.0
-        return (0.0, top * 1.1 if top > 0 else 1.0)
+        return (0.0, _nice_ceiling(top * 1.05) if top > 0 else 1.0)
 
     def _mark_burst(self, frame: pl.DataFrame, x: np.ndarray) -> None:
         """A red line at the month the burst detector fires (world.metrics.detect_burst)."""
@@ -269,17 +283,18 @@ def node_states(graph: nx.Graph, agents_now: pl.DataFrame) -> dict[object, NodeS
 class NetworkPanel:
     """The deal network: node area by compute, colour by agent kind, failed firms grey.
 
+    Its legend is drawn by the page (network_legend_html), as the series panels' are.
+
     Node positions carry over from month to month (a few spring-layout iterations seeded
     with last month's positions), so the picture moves smoothly and the layout stays cheap.
     """
 
     def __init__(self) -> None:
         self.fig = Figure(figsize=NETWORK_SIZE_IN, dpi=DPI)
-        self.fig.subplots_adjust(left=0.01, right=0.77, top=0.99, bottom=0.01)  # legend on the right
+        self.fig.subplots_adjust(left=0.01, right=0.99, top=0.99, bottom=0.01)
         self.ax = self.fig.subplots()
         self.ax.set_axis_off()
         self.pos: dict[object, np.ndarray] = {}
-        self.legend_key: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def layout(self, graph: nx.Graph) -> dict[object, np.ndarray]:
         """Positions for this month, seeded from last month's; deals of any kind pull together."""
@@ -325,18 +340,6 @@ class NetworkPanel:
             graph, pos, nodelist=nodes, node_size=sizes, node_color=colours, ax=self.ax,
             linewidths=0.3, edgecolors="#333333",
         )
-        self._legend(sorted(set(kinds)), sorted(by_kind))
-
-    def _legend(self, node_kinds: list[str], edge_kinds: list[str]) -> None:
-        """Rebuilt only when a new kind of agent or deal appears."""
-        key = (tuple(node_kinds), tuple(edge_kinds))
-        if key == self.legend_key:
-            return
-        self.legend_key = key
-        handles = [Line2D([], [], ls="", marker="o", color=KIND_COLOURS.get(k, OTHER_COLOUR), label=k) for k in node_kinds]
-        handles.append(Line2D([], [], ls="", marker="o", color=FAILED_GREY, label="failed"))
-        handles += [Line2D([], [], color=EDGE_COLOURS.get(k, OTHER_COLOUR), label=f"{k} deal") for k in edge_kinds]
-        self.ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 class Dashboard:
@@ -351,3 +354,34 @@ class Dashboard:
         images = {name: panel.update(frame) for name, panel in self.series.items()}
         images["network"] = self.network.update(graph, agents_now)
         return images
+
+
+_CSS_DASH = {"-": "solid", "--": "dashed", ":": "dotted"}
+
+
+def legend_html(spec: SeriesSpec) -> str:
+    """The panel's legend as HTML: a line sample in each line's colour and style, its label."""
+    items = [(line, "") for line in spec.left]
+    items += [(line, " (right axis)") for line in spec.right]
+    return "".join(
+        '<span style="white-space: nowrap; margin-right: 1.2em">'
+        f'<span style="display: inline-block; width: 1.8em; vertical-align: middle; '
+        f'border-top: {max(1.0, line.width):.1f}px {_CSS_DASH.get(line.style, "solid")} {line.colour}"></span> '
+        f"{html.escape(line.label)}{side}</span>"
+        for line, side in items
+    )
+
+
+def network_legend_html() -> str:
+    """Legend of the deal network: a dot per agent kind, a line per deal type."""
+    dot = '<span style="white-space: nowrap; margin-right: 1em"><span style="color: {c}">&#9679;</span> {k}</span>'
+    line = (
+        '<span style="white-space: nowrap; margin-right: 1em"><span style="display: inline-block; width: 1.4em; '
+        'vertical-align: middle; border-top: 2px solid {c}"></span> {k}</span>'
+    )
+    kinds = {**KIND_COLOURS, "failed": FAILED_GREY}
+    return (
+        "".join(dot.format(c=c, k=html.escape(k)) for k, c in kinds.items())
+        + "<br>"
+        + "".join(line.format(c=c, k=html.escape(f"{k} deal")) for k, c in EDGE_COLOURS.items())
+    )
