@@ -125,11 +125,27 @@ class Hyperscaler(Provider, mesa.Agent):
         hp = self.model.p.hyperscalers
         cash = max(self.model.ledger.usd(self.unique_id), 0.0)
         if self.variant == "neocloud":
-            # a third of its equity a month, levered by GPU-backed debt (F41)
-            return cash / 6 / max(1 - hp.neocloud_ltv, 0.05)
+            return self.neocloud_budget_usd(cash)
         if self.variant == "state":
             return cash
         return cash * hp.capex_share_of_cash / 6.0
+
+    def neocloud_budget_usd(self, cash: float) -> float:
+        """Equity beyond a six-month debt-service reserve, levered by GPU-backed debt that
+        lenders size on rental income: total debt service may reach income / covenant DSCR,
+        with income taken at its recent run-rate grown by the lender's optimism.
+
+        In a boom rents and hence credit expand; in a glut they shrink (Minsky channel, F41).
+        """
+        hp = self.model.p.hyperscalers
+        reserve = 6 * self.debt_payment_usd
+        equity = max(cash - reserve, 0.0) / 6
+        income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
+        room = max(income * hp.lender_optimism / max(hp.covenant_dscr, 1e-9) - self.debt_payment_usd, 0.0)
+        r = (self.model.rate + hp.debt_rate_spread) / 12
+        n = hp.debt_term_months
+        new_debt = room * (1 - (1 + r) ** -n) / r if r > 0 else room * n
+        return min(equity / max(1 - hp.neocloud_ltv, 0.05), equity + new_debt)
 
     def building_usd_per_chip(self, chip_id: str) -> float:
         hp = self.model.p.hyperscalers

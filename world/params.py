@@ -83,7 +83,7 @@ class InvestorParams(_Section):
     trend_following: bool = True  # ablation switch: False removes trend-chasing investors
     # Brock-Hommes (1998) expectations; defaults in the paper's chaotic region (g > R,
     # high beta), tuned so that bubbles and crashes occur in some seeds, not all (assumption).
-    trend_strength: float = Field(1.3, ge=0, le=5)  # trend followers' extrapolation g
+    trend_strength: float = Field(1.25, ge=0, le=5)  # trend followers' extrapolation g
     reversion: float = Field(0.0, ge=0, le=1)  # fundamentalists' expected persistence v (0 in BH98)
     switching_intensity: float = Field(10.0, ge=0, le=1000)  # beta of the discrete choice
     fitness_memory: float = Field(0.5, ge=0, lt=1)  # weight on past realised profits
@@ -119,6 +119,7 @@ class HyperscalerParams(_Section):
     debt_term_months: int = Field(48, ge=6, le=240)  # assumption: 4-year amortisation
     covenant_dscr: float = Field(1.2, ge=0, le=10)  # assumption: min rental income / debt service
     covenant_grace_months: int = Field(3, ge=0, le=24)  # breaches tolerated before forced sales
+    lender_optimism: float = Field(2.0, ge=0, le=20)  # assumption: lenders size GPU loans on twice today's rental income (growth they expect)
     state_subsidy_usd_per_month: float = Field(3e8, ge=0)  # assumption: provincial compute subsidies
     state_utilisation_cap: float = Field(0.5, ge=0, le=1)  # S10: lighting rate < 50%
     power_usd_per_kwh: float = Field(0.08, gt=0, le=2)  # assumption: US industrial power
