@@ -22,10 +22,13 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="output directory (default: runs/SCENARIO-seedS)"),
     ) -> None:
         """Run one scenario; write model/agents/events parquet, manifest.json and report.md."""
-        from scenarios.run import run, write_run
+        from scenarios.config import load_scenario
+        from scenarios.run import check_out_dir, run, write_run
 
-        res = run(scenario, seed=seed, months=months, overrides=set_, progress=False)
-        target = out if out is not None else Path("runs") / f"{res.manifest['scenario']}-seed{seed}"
+        sc = load_scenario(scenario, set_)
+        target = out if out is not None else Path("runs") / f"{sc.name}-seed{seed}"
+        check_out_dir(target)
+        res = run(sc, seed=seed, months=months, progress=False)
         write_run(res, target)
         s, m = res.summary, res.model
         con = Console()

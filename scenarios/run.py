@@ -86,13 +86,23 @@ def run(scenario: Scenario | str | Path, seed: int = 0, months: int | None = Non
     return RunResult(frame, model.agents_frame(), model.events_frame(), summary, manifest)
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """An output directory must be a directory (or not exist yet): checked before running."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ScenarioError(f"--out {out_dir}: exists and is not a directory; give a directory path")
+
+
 def write_run(result: RunResult, out_dir: Path) -> Path:
     """Write a run's files atomically into out_dir (replacing an older run there)."""
     from scenarios.report import write_report
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    check_out_dir(out_dir)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise ScenarioError(f"--out {out_dir}: cannot write there ({exc.strerror})") from None
     try:
         result.model.write_parquet(tmp / "model.parquet", statistics=False)
         result.agents.write_parquet(tmp / "agents.parquet", statistics=False)

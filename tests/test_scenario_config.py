@@ -85,3 +85,12 @@ def test_cli_runs_and_writes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (out / "model.parquet").exists() and (out / "report.md").exists()
     assert "report:" in proc.stdout
+
+
+def test_cli_out_that_is_a_file_is_refused_untouched(tmp_path: Path) -> None:
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    proc = subprocess.run([AIBUBBLE, "run", "baseline", "--months", "2", "--out", str(f)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a directory" in proc.stderr and "Traceback" not in proc.stderr
+    assert f.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
