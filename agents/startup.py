@@ -130,14 +130,23 @@ class Startup(Provider, mesa.Agent):
         return float(min(max((h[-1] / h[-7]) ** 2 - 1, -0.9), 10.0))
 
     def forward_arr_usd(self) -> float:
-        """What investors price: run-rate grown one year, or the last round's narrative."""
-        return max(self.arr_usd() * (1 + 0.5 * min(max(self.growth(), 0.0), 1.0)), self.narrative_arr_usd)
+        """What investors price: the six-month revenue run-rate, or the last round's narrative
+        (growth enters through the market's fundamental multiple, not firm by firm)."""
+        return max(self.arr_usd(), self.narrative_arr_usd)
 
     def wants_funding(self) -> bool:
-        return self.runway_months() < self.model.p.startups.min_runway_months
+        """Raise when runway is short, or opportunistically while the market is hot
+        (sentiment above the threshold, no round for six months)."""
+        sp = self.model.p.startups
+        if self.runway_months() < sp.min_runway_months:
+            return True
+        return (self.model.sentiment_factor >= sp.opportunistic_sentiment
+                and self.model.t - self.last_round_step >= 6 and self.failed_rounds == 0)
 
     def funding_ask_usd(self) -> float:
-        return self.burn_usd() * self.model.p.startups.target_runway_months
+        """Money for the target runway; hot markets fund bigger plans (ask x sentiment)."""
+        sp = self.model.p.startups
+        return self.burn_usd() * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
 
     def settle(self) -> None:
         """Pay staff; record this month's revenue and costs; decay the narrative."""

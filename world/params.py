@@ -83,7 +83,7 @@ class InvestorParams(_Section):
     trend_following: bool = True  # ablation switch: False removes trend-chasing investors
     # Brock-Hommes (1998) expectations; defaults in the paper's chaotic region (g > R,
     # high beta), tuned so that bubbles and crashes occur in some seeds, not all (assumption).
-    trend_strength: float = Field(1.25, ge=0, le=5)  # trend followers' extrapolation g
+    trend_strength: float = Field(1.2, ge=0, le=5)  # trend followers' extrapolation g
     reversion: float = Field(0.0, ge=0, le=1)  # fundamentalists' expected persistence v (0 in BH98)
     switching_intensity: float = Field(10.0, ge=0, le=1000)  # beta of the discrete choice
     fitness_memory: float = Field(0.5, ge=0, lt=1)  # weight on past realised profits
@@ -142,6 +142,7 @@ class StartupParams(_Section):
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
     max_failed_rounds: int = Field(6, ge=1, le=120)  # assumption: six months without a term sheet and founders sell or close
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
+    opportunistic_sentiment: float = Field(1.3, ge=0, le=100)  # assumption: raise early when the market multiple is 30% over fundamental
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
     subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
     markup: float = Field(0.6, ge=0, le=10)  # assumption: target gross margin markup over cost
