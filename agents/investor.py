@@ -68,7 +68,7 @@ class Investor(mesa.Agent):
 
     def quote(self, s: Startup) -> float:
         """Pre-money valuation offered."""
-        return max(self.multiple() * s.forward_arr_usd(), 5e6)
+        return max(self.multiple() * s.round_arr_usd(), 5e6)
 
     def add_holding(self, s: Startup) -> None:
         self.portfolio[s.unique_id] = s

@@ -123,11 +123,17 @@ class Startup(Provider, mesa.Agent):
         return 12 * sum(r) / max(len(r), 1)
 
     def growth(self) -> float:
-        """Annualised revenue growth over six months, clipped to [-0.9, 10]."""
+        """Year-on-year growth of six-month revenue, clipped to [-0.9, 3]."""
         h = self.revenue_history
-        if len(h) < 7 or h[-7] <= 0:
+        if len(h) < 18:
             return 0.0
-        return float(min(max((h[-1] / h[-7]) ** 2 - 1, -0.9), 10.0))
+        before = sum(h[-18:-12])
+        return float(min(max(sum(h[-6:]) / before - 1, -0.9), 3.0)) if before > 0 else 0.0
+
+    def round_arr_usd(self) -> float:
+        """What a new round prices: revenue two years out at today's growth, or the narrative.
+        Rounds price growth that marks do not, so later marks often write them down."""
+        return max(self.arr_usd() * (1 + max(self.growth(), 0.0)) ** 2, self.narrative_arr_usd)
 
     def forward_arr_usd(self) -> float:
         """What investors price: the six-month revenue run-rate, or the last round's narrative
@@ -144,9 +150,12 @@ class Startup(Provider, mesa.Agent):
                 and self.model.t - self.last_round_step >= 6 and self.failed_rounds == 0)
 
     def funding_ask_usd(self) -> float:
-        """Money for the target runway; hot markets fund bigger plans (ask x sentiment)."""
+        """Money for the target runway of its gross spending plan (staff, training, serving;
+        revenue is not counted on: labs raise for ambition, not for deficits); hot markets
+        fund bigger plans (ask x sentiment)."""
         sp = self.model.p.startups
-        return self.burn_usd() * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
+        gross = max(self.staff_usd + self.plan_training_usd + self.spend_usd, self.burn_usd())
+        return gross * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
 
     def settle(self) -> None:
         """Pay staff; record this month's revenue and costs; decay the narrative."""

@@ -89,7 +89,7 @@ class InvestorParams(_Section):
     fitness_memory: float = Field(0.5, ge=0, lt=1)  # weight on past realised profits
     fundamentalist_cost: float = Field(0.02, ge=0, le=10)  # cost of fundamental analysis (fitness units)
     sentiment_noise_sd: float = Field(0.05, ge=0, le=1)  # assumption: news shocks to sentiment
-    min_pre_money_to_ask: float = Field(1.5, ge=0, le=100)  # assumption: no VC prices a round selling more than 40% of the company
+    min_pre_money_to_ask: float = Field(1.0, ge=0, le=100)  # assumption: no VC prices a round selling more than half of the company
     herding: float = Field(1.0, ge=0, le=10)  # logit weight on peers' recent deals in the same startup
     writedown_threshold: float = Field(0.3, ge=0, le=1)  # marks this far below last round are written down
     corporate_arms: bool = True  # hyperscalers' corporate venture arms invest
