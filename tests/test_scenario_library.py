@@ -136,3 +136,38 @@ def test_china_compute_famine_splits_cn_prices_from_the_rest() -> None:
     for what, pairs in gaps.items():
         famine_gap, open_gap = np.median(np.array(pairs), axis=0)
         assert famine_gap > open_gap, (what, pairs)
+
+
+@cache
+def _stylized_facts_module():
+    """benchmarks/ is not a package: load the script as a module (registered first, as
+    dataclasses look their module up in sys.modules)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "stylized_facts.py"
+    spec = importlib.util.spec_from_file_location("stylized_facts_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_stylized_facts_configurations_load() -> None:
+    """Every configuration of the validation table names a library scenario and valid
+    parameters (so a renamed ablation switch fails here, not after an hour of runs)."""
+    sf = _stylized_facts_module()
+    for name in sf.CONFIGS:
+        scenario = sf._scenario(name)
+        assert scenario.params is not None
+    without = sf._scenario("without_deepseek")
+    assert not any(getattr(e, "model_id", None) == "deepseek-v3" for e in without.params.events)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [(">8.00", 8.0), ("-85%", -85.0), ("ratio >17x", 17.0), ("~690", 690.0), ("1,000 bn", 1000.0), ("+200000 CNY", 200000.0)],
+)
+def test_stylized_facts_reads_numbers_from_fact_fields(text: str, value: float) -> None:
+    assert _stylized_facts_module().number(text) == value
