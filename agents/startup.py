@@ -133,7 +133,7 @@ class Startup(Provider, mesa.Agent):
     def round_arr_usd(self) -> float:
         """What a new round prices: revenue two years out at today's growth, or the narrative.
         Rounds price growth that marks do not, so later marks often write them down."""
-        return max(self.arr_usd() * (1 + max(self.growth(), 0.0)) ** 2, self.narrative_arr_usd)
+        return max(self.arr_usd() * (1 + min(max(self.growth(), 0.0), 1.0)) ** 2, self.narrative_arr_usd)
 
     def forward_arr_usd(self) -> float:
         """What investors price: the six-month revenue run-rate, or the last round's narrative

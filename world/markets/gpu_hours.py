@@ -48,7 +48,7 @@ class Clearing:
     volume: float  # chip-months traded
     bid_fill: np.ndarray  # per bid, in input order
     ask_fill: np.ndarray  # per ask, in input order
-    unmet_bid: float  # bid quantity left unfilled
+    unmet_bid: float  # quantity bid at or above the price but not filled (all bids if no trade)
 
 
 def clear(bid_qty: np.ndarray, bid_price: np.ndarray, bid_id: np.ndarray,
@@ -87,7 +87,10 @@ def clear(bid_qty: np.ndarray, bid_price: np.ndarray, bid_id: np.ndarray,
     next_b = sbp[jb] if jb < sbq.size else -np.inf
     next_a = sap[ja] if ja < saq.size else np.inf
     lo, hi = max(last_a, next_b), min(last_b, next_a)
-    return Clearing(float(0.5 * (lo + hi)), volume, bid_fill, ask_fill, float(bq.sum() - volume))
+    price = float(0.5 * (lo + hi))
+    # unmet demand: bids willing to pay the clearing price that were not (fully) served
+    willing = float(sbq[sbp >= price].sum())
+    return Clearing(price, volume, bid_fill, ask_fill, max(willing - volume, 0.0))
 
 
 def reservation_price(power_usd_per_month: float, depreciation_usd_per_month: float, floor_share: float) -> float:
