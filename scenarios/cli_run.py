@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,17 +16,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
-        scenario: str = typer.Argument(..., help=f"library name ({', '.join(library_names())}) or path to a .toml file"),
-        seed: int = typer.Option(0, "--seed", min=0, help="the one seed of every random stream"),
-        months: int = typer.Option(None, "--months", min=1, help="months to simulate (default: the scenario's)"),
-        set_: list[str] = typer.Option([], "--set", help="override a parameter: key=value, e.g. investors.trend_following=false"),
-        out: Path = typer.Option(None, "--out", help="output directory (default: runs/SCENARIO-seedS)"),
+        scenario: Annotated[str, typer.Argument(help=f"library name ({', '.join(library_names())}) or path to a .toml file")],
+        seed: Annotated[int, typer.Option("--seed", min=0, help="the one seed of every random stream")] = 0,
+        months: Annotated[int | None, typer.Option("--months", min=1, help="months to simulate (default: the scenario's)")] = None,
+        set_: Annotated[list[str] | None, typer.Option("--set", help="override a parameter: key=value, e.g. investors.trend_following=false")] = None,
+        out: Annotated[Path | None, typer.Option("--out", help="output directory (default: runs/SCENARIO-seedS)")] = None,
     ) -> None:
         """Run one scenario; write model/agents/events parquet, manifest.json and report.md."""
         from scenarios.config import load_scenario
         from scenarios.run import check_out_dir, run, write_run
 
-        sc = load_scenario(scenario, set_)
+        sc = load_scenario(scenario, set_ or [])
         target = out if out is not None else Path("runs") / f"{sc.name}-seed{seed}"
         check_out_dir(target)
         res = run(sc, seed=seed, months=months, progress=False)

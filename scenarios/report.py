@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
 
-from world.metrics import HHI_HIGHLY_CONCENTRATED_2010, HHI_HIGHLY_CONCENTRATED_2023  # noqa: E402
+from world.metrics import HHI_HIGHLY_CONCENTRATED_2010, HHI_HIGHLY_CONCENTRATED_2023
 
 if TYPE_CHECKING:
     from scenarios.run import RunResult

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.config import ScenarioError, library_names, load_scenario, parameter_paths
+from scenarios.config import (
+    ScenarioError,
+    library_names,
+    load_scenario,
+    parameter_paths,
+)
 from world.params import EconomyParams
 
 AIBUBBLE = str(Path(sys.executable).with_name("aibubble"))
@@ -71,7 +76,7 @@ def test_bad_file_names_file_field_and_closest(tmp_path: Path) -> None:
 def test_cli_bad_input_exits_2_one_line_nothing_written(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run([AIBUBBLE, "run", "baseline", "--set", "investors.herdng=1", "--out", str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error:") and "investors.herding" in proc.stderr
@@ -81,7 +86,7 @@ def test_cli_bad_input_exits_2_one_line_nothing_written(tmp_path: Path) -> None:
 def test_cli_runs_and_writes(tmp_path: Path) -> None:
     out = tmp_path / "run"
     proc = subprocess.run([AIBUBBLE, "run", "baseline", "--seed", "2", "--months", "6", "--out", str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
     assert (out / "model.parquet").exists() and (out / "report.md").exists()
     assert "report:" in proc.stdout
@@ -91,6 +96,6 @@ def test_cli_out_that_is_a_file_is_refused_untouched(tmp_path: Path) -> None:
     f = tmp_path / "afile"
     f.write_text("keep me")
     proc = subprocess.run([AIBUBBLE, "run", "baseline", "--months", "2", "--out", str(f)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "not a directory" in proc.stderr and "Traceback" not in proc.stderr
     assert f.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

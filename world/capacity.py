@@ -46,7 +46,7 @@ def replica_chips(model: specs.ModelSpec, chip: specs.Chip, precision: str) -> i
     return n
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def deployment(model_id: str, chip_id: str, input_len: int, output_len: int) -> Deployment:
     """Throughput of the standard deployment, cached per (model, chip, workload)."""
     model, chip = specs.get_model(model_id), specs.get_chip(chip_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import zlib
+
 import mesa
 import numpy as np
 import polars as pl
@@ -52,6 +53,7 @@ class ComputeEconomy(mesa.Model):
         self.seed = seed
         self.t = 0  # the month being simulated (0-based); set at the start of each step
         self._cache: dict[tuple, object] = {}
+        self.rent_caps: dict[str, float] = {}  # chip class -> most a renter pays (this month)
         self.streams = {n: np.random.default_rng([seed, zlib.crc32(n.encode())]) for n in STREAMS}
         y, m = self.p.run.start.split("-")
         self.start_year, self.start_month = int(y), int(m)
@@ -171,10 +173,6 @@ class ComputeEconomy(mesa.Model):
         tot = self._region_fleet(region)
         return max(sorted(tot), key=lambda c: tot[c]) if tot else "h100-sxm"
 
-    def gpu_price_h100e(self, region: str) -> float:
-        """Last volume-weighted spot price per H100e chip-month in a region."""
-        return self.month.get(f"gpu_price_h100e_{region}", self._last_gpu_index.get(region, 2.0 * 730))
-
     # --- chip market ---------------------------------------------------------------------
     def best_chip_offer(self, region: str, state: bool = False) -> tuple[str | None, float]:
         """The product with the most H100e per dollar (ecosystem-weighted, discounted for the
@@ -261,14 +259,13 @@ class ComputeEconomy(mesa.Model):
 
     # --- setup ---------------------------------------------------------------------------
     def _setup(self) -> None:
-        self._last_gpu_index: dict[str, float] = {}
         setup.populate(self)
 
     # --- the month -----------------------------------------------------------------------
     def step(self) -> None:
         """One month, in the order of DESIGN.md."""
         self.t = self.steps - 1
-        self.rent_caps: dict[str, float] = {}
+        self.rent_caps = {}
         self._age_deals()
         self.month = {"prev_demand_us": self.month.get("demand_us", 0.0),
                       "prev_demand_cn": self.month.get("demand_cn", 0.0)}

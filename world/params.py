@@ -7,7 +7,7 @@ mechanism ablations of issue 4) are booleans or zero-able lags in their section.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -232,7 +232,7 @@ class SubsidyEvent(_Section):
 
 
 Event = Annotated[
-    Union[ExportControlsEvent, RateChangeEvent, ArchitectureEvent, DemandShockEvent, SubsidyEvent],
+    ExportControlsEvent | RateChangeEvent | ArchitectureEvent | DemandShockEvent | SubsidyEvent,
     Field(discriminator="kind"),
 ]
 

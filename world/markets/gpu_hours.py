@@ -106,7 +106,7 @@ def run(model: ComputeEconomy) -> None:
     3. renters bid for serving and training chip-months in the class that is cheapest for
        them; owners ask for their spare chips; each (region, class) clears on its own.
     """
-    mp, prio = model.p.markets, model.p.hyperscalers.internal_priority
+    prio = model.p.hyperscalers.internal_priority
     owners = [o for o in model.owners if o.alive]
     for o in owners:
         o.internal_use = o.plan_internal_use() if prio else {}
@@ -174,7 +174,6 @@ def run(model: ComputeEconomy) -> None:
         if vol_h[region] > 0:
             idx = spend_h[region] / vol_h[region]
             model.month[f"gpu_price_h100e_{region}"] = idx
-            model._last_gpu_index[region] = idx
         if hi_vol[region] > 0:
             model.month[f"gpu_price_hi_{region}"] = hi_spend[region] / hi_vol[region]
         model.month[f"gpu_unmet_h100e_{region}"] = unmet_h[region]

@@ -41,9 +41,8 @@ def run_exits(model: ComputeEconomy) -> None:
     """Insolvent startups are acquired if a buyer bids, else go bankrupt; insolvent
     neoclouds go bankrupt and their whole fleet is fire-sold."""
     for s in model.startups:
-        if s.alive and s.insolvent():
-            if not _try_acquisition(model, s):
-                _bankrupt(model, s, "bankruptcy")
+        if s.alive and s.insolvent() and not _try_acquisition(model, s):
+            _bankrupt(model, s, "bankruptcy")
     for o in model.owners:
         if o.alive and o.insolvent():
             run_fire_sale(model, o, share=1.0)
