@@ -91,6 +91,7 @@ class ComputeEconomy(mesa.Model):
         self.owners: list[Hyperscaler] = []
         self.startups: list[Startup] = []
         self.investors: list[Investor] = []
+        self.vcs_by_region: dict[str, list[Investor]] = {}
         self._setup()
 
     # --- calendar ------------------------------------------------------------------------

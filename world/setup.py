@@ -59,6 +59,10 @@ def populate(model: ComputeEconomy) -> None:
             arm = _add(model, model.investors, Investor(model, "corporate", parent=o))
             model.network.add_flow(o.unique_id, arm.unique_id, "parent", 0.0, 0)
 
+    # investors are all created here, before any startup: index the VCs once
+    vcs = [i for i in model.investors if i.kind == "vc"]
+    model.vcs_by_region = {"all": vcs, "us": [i for i in vcs if i.region == "us"],
+                           "cn": [i for i in vcs if i.region == "cn"]}
     srng = model.streams["startups"]
     for _ in range(p.startups.n):
         region = "cn" if srng.random() < p.startups.cn_share else "us"
@@ -85,8 +89,7 @@ def new_startup(model: ComputeEconomy, region: str) -> Startup:
     srng = model.streams["startups"]
     mult = model.p.startups.frontier_cash_multiple if s.strategy == "frontier" else STRATEGIES[s.strategy][5]
     target = model.p.startups.initial_cash_usd * mult * math.exp(0.5 * srng.standard_normal())
-    vcs = [i for i in model.investors if i.kind == "vc" and i.region == region] or \
-        [i for i in model.investors if i.kind == "vc"]
+    vcs = model.vcs_by_region.get(region) or model.vcs_by_region.get("all", [])
     lead = vcs[int(srng.integers(len(vcs)))] if vcs else None
     paid = 0.0
     if lead is not None:
