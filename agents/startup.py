@@ -71,6 +71,8 @@ class Startup(Provider, mesa.Agent):
         self.training_chips: dict[str, float] = {}
         self.failed_rounds = 0
         self.written_down = False
+        # months a lab without traction lives on its last round before it must raise again
+        self.patience_months = model.p.startups.traction_patience_months * math.exp(0.3 * rng.standard_normal())
 
     # --- compute -------------------------------------------------------------------------
     def plan_burn(self) -> None:
@@ -141,13 +143,21 @@ class Startup(Provider, mesa.Agent):
         return max(self.arr_usd(), self.narrative_arr_usd)
 
     def wants_funding(self) -> bool:
-        """Raise when runway is short, or opportunistically while the market is hot
-        (sentiment above the threshold, no round for six months)."""
+        """Raise when runway is short, without traction long after the last round, or
+        opportunistically while the market is hot (sentiment above the threshold, no round
+        for six months)."""
         sp = self.model.p.startups
-        if self.runway_months() < sp.min_runway_months:
+        if self.runway_months() < sp.min_runway_months or self.no_traction():
             return True
         return (self.model.sentiment_factor >= sp.opportunistic_sentiment
                 and self.model.t - self.last_round_step >= 6 and self.failed_rounds == 0)
+
+    def no_traction(self) -> bool:
+        """Revenue still below the staff floor long after the last round: investors make the
+        lab raise again (prove it or go) instead of letting it idle on its cash; failed
+        rounds then end it through the usual exits (F28-F31: acqui-hires of labs with cash)."""
+        return (self.model.t - self.last_round_step >= self.patience_months
+                and self.arr_usd() < 12 * self.staff_floor_usd)
 
     def funding_ask_usd(self) -> float:
         """Money for the target runway of its gross spending plan (staff, training, serving;

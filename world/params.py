@@ -141,6 +141,7 @@ class StartupParams(_Section):
     staff_usd_per_month: float = Field(5e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; assumption: a small lab's floor ~$60m/yr
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
     max_failed_rounds: int = Field(6, ge=1, le=120)  # assumption: six months without a term sheet and founders sell or close
+    traction_patience_months: int = Field(18, ge=1, le=600)  # a lab without traction (revenue < staff floor) must raise again this long after its last round; F28-F30: Inflection, Adept, Character.AI sold 9-17 months after theirs
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
     opportunistic_sentiment: float = Field(1.3, ge=0, le=100)  # assumption: raise early when the market multiple is 30% over fundamental
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
