@@ -61,6 +61,12 @@ def test_network_graph_and_circular_deals(baseline_model: ComputeEconomy) -> Non
     g = baseline_model.network.graph
     for _, d in g.nodes(data=True):
         assert {"kind", "alive", "compute_h100e"} <= set(d)
+    for o in baseline_model.owners:  # node attributes follow the agents each month
+        assert g.nodes[o.unique_id]["alive"] == o.alive
+        if o.alive:
+            assert g.nodes[o.unique_id]["compute_h100e"] == pytest.approx(o.compute_h100e())
+    dead = [s for s in baseline_model.startups if not s.alive]
+    assert all(g.nodes[s.unique_id]["alive"] is False for s in dead)
     deals = baseline_model.network.circular_deals()
     assert deals, "strategic rounds with compute commitments should show up as circular deals"
     assert all(d["returned_usd"] > 0 for d in deals)

@@ -107,6 +107,10 @@ def _agent_rows(model: ComputeEconomy) -> None:
         if not a.alive and getattr(a, "exit_step", None) != t:
             continue
         provider = hasattr(a, "price_usd_per_mtok")
+        compute = float(a.compute_h100e() if hasattr(a, "fleet") else
+                        sum(n * model.h100e(c) for c, n in getattr(a, "serving_chips", {}).items())
+                        + sum(n * model.h100e(c) for c, n in getattr(a, "training_chips", {}).items()))
+        model.network.update_node(a.unique_id, bool(a.alive), compute)
         model.agent_rows.append({
             "step": t,
             "agent_id": a.unique_id,
@@ -118,9 +122,7 @@ def _agent_rows(model: ComputeEconomy) -> None:
             "debt_usd": float(getattr(a, "debt_usd", 0.0)),
             "valuation_usd": float(getattr(a, "valuation_usd", 0.0)),
             "revenue_usd": float(getattr(a, "revenue_usd", 0.0) if a.kind != "vendor" else a.month_revenue_usd),
-            "compute_h100e": float(a.compute_h100e() if hasattr(a, "fleet") else
-                                   sum(n * model.h100e(c) for c, n in getattr(a, "serving_chips", {}).items())
-                                   + sum(n * model.h100e(c) for c, n in getattr(a, "training_chips", {}).items())),
+            "compute_h100e": compute,
             "price_usd_per_mtok": float(a.price_usd_per_mtok) if provider else None,
             "quality": float(a.quality) if provider else None,
             "served_mtok": float(a.served_mtok) if provider else None,
