@@ -133,9 +133,9 @@ class StartupParams(_Section):
     n: int = Field(30, ge=1, le=100_000)  # assumption: tens of model startups (S02: ~120 in CN alone)
     cn_share: float = Field(0.35, ge=0, le=1)  # S02: many Chinese foundation-model startups
     share_frontier: float = Field(0.2, ge=0)  # assumption: strategy mix weights
-    share_efficiency: float = Field(0.2, ge=0)
-    share_vertical: float = Field(0.3, ge=0)
-    share_wrapper: float = Field(0.3, ge=0)
+    share_efficiency: float = Field(0.2, ge=0)  # assumption (see share_frontier)
+    share_vertical: float = Field(0.3, ge=0)  # assumption (see share_frontier)
+    share_wrapper: float = Field(0.3, ge=0)  # assumption (see share_frontier)
     initial_cash_usd: float = Field(1e9, gt=0)  # assumption: AI model startups held ~$1bn each in 2023 (F24: ~$86bn AI VC that year)
     frontier_cash_multiple: float = Field(15.0, ge=1)  # F20/F21: frontier labs held ~$10-15bn (Microsoft's $10bn into OpenAI, 2023)
     staff_usd_per_month: float = Field(5e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; assumption: a small lab's floor ~$60m/yr
@@ -175,7 +175,7 @@ class MarketParams(_Section):
     fire_sale_discount: float = Field(0.5, ge=0, le=0.99)  # assumption: distressed GPUs sold at half
     serving_utilisation: float = Field(0.5, gt=0, le=1)  # assumption: average over diurnal peaks
     input_len: int = Field(2000, ge=1, le=200_000)  # assumption: standard request mix
-    output_len: int = Field(400, ge=1, le=100_000)
+    output_len: int = Field(400, ge=1, le=100_000)  # assumption: ~5:1 input:output chat/RAG mix
     algorithmic_progress_per_year: float = Field(3.0, ge=1, le=20)  # assumption: Epoch ~3x/yr effective compute
     mfu: float = Field(0.35, gt=0, le=1)  # assumption: training MFU
     index_quality: float = Field(25.0, ge=0, le=40)  # assumption: GPT-4 class (~2e25 FLOP) fixes the constant-capability index
