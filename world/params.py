@@ -140,7 +140,7 @@ class StartupParams(_Section):
     frontier_cash_multiple: float = Field(15.0, ge=1)  # F20/F21: frontier labs held ~$10-15bn (Microsoft's $10bn into OpenAI, 2023)
     staff_usd_per_month: float = Field(5e6, ge=0)  # F21: OpenAI ~$1.5bn staff/yr; assumption: a small lab's floor ~$60m/yr
     min_runway_months: float = Field(9.0, ge=0, le=60)  # assumption: raise when runway < 9 months
-    max_failed_rounds: int = Field(6, ge=1, le=120)  # assumption: six months without a term sheet and founders sell or close
+    max_failed_rounds: int = Field(4, ge=1, le=120)  # assumption: four months without a term sheet and founders sell or close
     traction_patience_months: int = Field(18, ge=1, le=600)  # a lab without traction (revenue < staff floor) must raise again this long after its last round; F28-F30: Inflection, Adept, Character.AI sold 9-17 months after theirs
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
     opportunistic_sentiment: float = Field(1.3, ge=0, le=100)  # assumption: raise early when the market multiple is 30% over fundamental
@@ -150,7 +150,7 @@ class StartupParams(_Section):
     price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
     efficient_adoption: bool = True  # ablation switch: firms adopt MoE architectures
     adoption_lag_months: int = Field(6, ge=0, le=60)  # assumption: followers adopt MoE 6 months later
-    narrative_decay_per_month: float = Field(0.05, ge=0, le=1)  # assumption: unmet revenue promises fade ~45% a year
+    narrative_decay_per_month: float = Field(0.08, ge=0, le=1)  # assumption: unmet revenue promises fade ~60% a year (calibrated: startup count halves, S02)
     entry_per_month: float = Field(0.15, ge=0, le=1000)  # assumption: new startups per month at neutral sentiment in 2023
     entry_decay_years: float = Field(3.0, gt=0, le=100)  # assumption: entry fades as frontier training costs rise 2.4x/yr (F33)
     acquisition_appetite: float = Field(0.35, ge=0, le=1)  # assumption: a third of failing labs are bought (F28-F31: acqui-hires), the rest close
