@@ -94,12 +94,12 @@ def one_run(job: tuple[str, int, int | None]) -> tuple[str, int, dict, pl.DataFr
     name, seed, months = job
     r = run(_scenario(name), seed=seed, months=months)
     s = dict(r.summary)
-    s.update(extra_measures(r.model))
+    s.update(extra_measures(r.model, r.agents))
     return name, seed, s, r.model, r.events if name == "baseline" else None
 
 
-def extra_measures(m: pl.DataFrame) -> dict[str, float]:
-    """Measures the ablation rows need beyond run_summary."""
+def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
+    """Measures the table needs beyond run_summary."""
     after = m.filter(pl.col("date") >= GAP_FROM)
     cn_us = (after["api_price_index_cn_usd_per_mtok"] / after["api_price_index_us_usd_per_mtok"]).to_numpy()
 
@@ -115,9 +115,16 @@ def extra_measures(m: pl.DataFrame) -> dict[str, float]:
         sel = m.filter(pl.col("date").str.starts_with(str(year)))[column]
         return float(sel.sum()) / 1e9 if sel.len() == 12 else float("nan")
 
+    # S07 sets capex against pure-AI companies' revenue: the startups' token revenue
+    steps_2026 = m.filter(pl.col("date").str.starts_with("2026"))["step"]
+    startup_rev_2026 = float(agents.filter((pl.col("kind") == "startup") & pl.col("step").is_in(steps_2026.implode()))
+                             ["revenue_usd"].sum()) / 1e9 if steps_2026.len() == 12 else float("nan")
+    capex_2026 = year_bn("capex_usd", 2026)
     return {
-        "capex_2026_bn": year_bn("capex_usd", 2026),
+        "capex_2026_bn": capex_2026,
         "ai_revenue_2026_bn": year_bn("ai_revenue_usd", 2026),
+        "startup_revenue_2026_bn": startup_rev_2026,
+        "capex_to_startup_revenue_2026": capex_2026 / startup_rev_2026 if startup_rev_2026 > 0 else float("nan"),
         "funding_2024_bn": year_bn("funding_usd", 2024),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
@@ -125,7 +132,8 @@ def extra_measures(m: pl.DataFrame) -> dict[str, float]:
         "capex_per_revenue_total": float(m["capex_usd"].sum() / max(m["ai_revenue_usd"].sum(), 1.0)),
         "api_price_2025h2_2026h1": mean("api_price_index_usd_per_mtok", "2025-07", "2026-06"),
         "token_volume_2027": mean("token_volume_mtok", "2027-01", "2027-12"),
-        "funding_2025h2_2027": mean("funding_usd", "2025-07", "2027-12") / 1e9,
+        "lp_inflow_2025h2_2027": mean("lp_inflow_usd", "2025-07", "2027-12") / 1e9,
+        "neoclouds_alive_final": float(m["n_neoclouds_alive"][-1]),
         # mean |log(CN/US)| API price gap: 0 when the regions move together
         "cn_price_divergence": float(np.mean(np.abs(np.log(cn_us)))) if cn_us.size else float("nan"),
         "cn_over_us_price": float(np.exp(np.mean(np.log(cn_us)))) if cn_us.size else float("nan"),
@@ -216,8 +224,8 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
 
     # Capex runs far ahead of AI revenue (S07: ~690bn capex vs <40bn pure-AI revenue).
     s07 = number(f["S07"]["start_value"]) / number(f["S07"]["end_value"])
-    v = col("baseline", "capex_to_revenue_2026")
-    rows.append(Row("S07 capex / AI revenue, 12 months to 2026-12",
+    v = col("baseline", "capex_to_startup_revenue_2026")
+    rows.append(Row("S07 capex / AI startups' revenue in 2026",
                     f">= {s07:.1f}x (S07: {f['S07']['change']}, 2026)", band(v, "{:.1f}x"), median(v) >= s07))
     # ...and its two sides: capex (F14: big-4 2026 guidance) and AI revenue (S07: < $40bn).
     # Levels pass within a factor of two (LEVEL_TOLERANCE): the model's firms are not the
@@ -227,8 +235,8 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     rows.append(Row("F14 capex in 2026, $bn", f"~{f14:.0f} (F14: big-4 guidance), within x{LEVEL_TOLERANCE:g}",
                     band(v, "{:.0f}"), f14 / LEVEL_TOLERANCE <= median(v) <= f14 * LEVEL_TOLERANCE))
     s07_rev = number(f["S07"]["end_value"])
-    v = col("baseline", "ai_revenue_2026_bn")
-    rows.append(Row("S07 AI revenue in 2026, $bn", f"< {s07_rev:.0f} (S07: pure-AI companies)",
+    v = col("baseline", "startup_revenue_2026_bn")
+    rows.append(Row("S07 AI startups' revenue in 2026, $bn", f"< {s07_rev:.0f} (S07: pure-AI companies)",
                     band(v, "{:.0f}"), median(v) < s07_rev))
     f24 = number(f["F24"]["end_value"])
     v = col("baseline", "funding_2024_bn")
@@ -312,8 +320,10 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     versus("deepseek_moment", "without_deepseek", "API price index 2025-07..2026-06, $/Mtok",
            "api_price_2025h2_2026h1", "{:.3g}", False)
     versus("capex_supercycle", "baseline", "capex/revenue peak", "capex_to_revenue_peak", "{:.1f}x", True)
-    versus("rate_shock", "baseline", "funding per month 2025-07..2027-12, $bn", "funding_2025h2_2027",
+    versus("rate_shock", "baseline", "LP inflows per month 2025-07..2027-12, $bn", "lp_inflow_2025h2_2027",
            "{:.3g}", False)
+    versus("rate_shock", "baseline", "neoclouds alive at the end (GPU-backed debt)", "neoclouds_alive_final",
+           "{:.2g}", False)
     versus("agentic_jevons", "baseline", "token volume in 2027, Mtok/month", "token_volume_2027", "{:.3g}", True)
     return rows
 
@@ -436,6 +446,7 @@ def figures(res: dict) -> list[Path]:
         tw = ax.twinx()
         tw.plot(x, f["sentiment"], color="0.4", lw=1, ls="--", label="sentiment (right)")
         tw.set_ylim(0, max(2.0, float(f["sentiment"].max()) * 1.1))
+        tw.set_ylabel("sentiment (multiple / fundamental)")
         ax.set_title(f"baseline seed {seed}: {title}")
         _date_ticks(ax, dates)
         ax.grid(alpha=0.3)
