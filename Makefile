@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(VENV)/bin/aibubble demo
+	$(VENV)/bin/aibubble run baseline
 
 # Debian's chromium for the browser tests; playwright never downloads a browser here.
 chromium:
