@@ -65,7 +65,7 @@ def plot_phase(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, names: tuple[str, 
     count, _, _ = np.histogram2d(xa, xb, bins=(edges_a, edges_b))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / count, np.nan)
-    fig = Figure(figsize=(6.4, 5), layout="constrained")
+    fig = Figure(figsize=(7.2, 5.4), layout="constrained")
     ax = fig.add_subplot()
     prob = metric in ("burst", "consolidation", "jevons")
     mesh = ax.pcolormesh(edges_a, edges_b, np.ma.masked_invalid(mean.T), cmap="viridis",
@@ -81,5 +81,5 @@ def plot_phase(xa: np.ndarray, xb: np.ndarray, y: np.ndarray, names: tuple[str, 
     ax.set_ylabel(names[1])
     ax.set_title(f"{metric_label(metric)} over {names[0]} x {names[1]}\n"
                  f"(mean over {seeds} seed(s) per point and the other parameters; n = points)",
-                 fontsize=10)
+                 fontsize=9, wrap=True)
     fig.savefig(path, dpi=120)
