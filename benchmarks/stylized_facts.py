@@ -71,13 +71,14 @@ def number(text: str | None) -> float:
 
 
 # --- runs -----------------------------------------------------------------------------------
-def _scenario(name: str):
-    """The configuration's Scenario: library file, overrides, and an event dropped if asked."""
+def _scenario(name: str, extra: tuple[str, ...] = ()):
+    """The configuration's Scenario: library file, `--set` overrides then the configuration's
+    own (which win), and an event dropped if asked."""
     from scenarios.config import Scenario, load_scenario
     from world.params import ArchitectureEvent
 
     source, overrides = CONFIGS[name]
-    sc = load_scenario(source, overrides)
+    sc = load_scenario(load_scenario(source, list(extra)), overrides)
     drop = WITHOUT_MODEL.get(name)
     if drop is None:
         return sc
@@ -86,13 +87,13 @@ def _scenario(name: str):
                     description=f"{sc.description} (without the {drop} event)")
 
 
-def one_run(job: tuple[str, int, int | None]) -> tuple[str, int, dict, pl.DataFrame, pl.DataFrame | None]:
+def one_run(job: tuple[str, int, int | None, tuple[str, ...]]) -> tuple[str, int, dict, pl.DataFrame, pl.DataFrame | None]:
     """Run one (config, seed): its summary with extra measures, model frame, and (for the
     baseline, whose bursts the chain of events reads) its events frame."""
     from scenarios.run import run
 
-    name, seed, months = job
-    r = run(_scenario(name), seed=seed, months=months)
+    name, seed, months, extra = job
+    r = run(_scenario(name, extra), seed=seed, months=months)
     s = dict(r.summary)
     s.update(extra_measures(r.model, r.agents))
     return name, seed, s, r.model, r.events if name == "baseline" else None
@@ -120,7 +121,15 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
     startup_rev_2026 = float(agents.filter((pl.col("kind") == "startup") & pl.col("step").is_in(steps_2026.implode()))
                              ["revenue_usd"].sum()) / 1e9 if steps_2026.len() == 12 else float("nan")
     capex_2026 = year_bn("capex_usd", 2026)
+    def quarter_fall(column: str, start: str, end: str) -> float:
+        """1 - (average over the quarter from `end`) / (average over the quarter from `start`)."""
+        a, b = mean(column, start, _plus_months(start, 2)), mean(column, end, _plus_months(end, 2))
+        return 1.0 - b / a if a > 0 else float("nan")
+
     return {
+        # S01 is quarter to quarter (2024-Q1 -> 2025-Q1); the issue's two years from 2023-Q1
+        "api_price_fall_s01": quarter_fall("api_price_index_usd_per_mtok", "2024-01", "2025-01"),
+        "api_price_fall_2y_q": quarter_fall("api_price_index_usd_per_mtok", "2023-01", "2025-01"),
         "capex_2026_bn": capex_2026,
         "ai_revenue_2026_bn": year_bn("ai_revenue_usd", 2026),
         "startup_revenue_2026_bn": startup_rev_2026,
@@ -144,8 +153,14 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
     }
 
 
-def run_all(names: list[str], seeds: int, workers: int, months: int | None) -> dict[str, list[tuple[int, dict, pl.DataFrame]]]:
-    jobs = [(n, s, months) for n in names for s in range(seeds)]
+def _plus_months(ym: str, k: int) -> str:
+    y, mo = int(ym[:4]), int(ym[5:]) - 1 + k
+    return f"{y + mo // 12}-{mo % 12 + 1:02d}"
+
+
+def run_all(names: list[str], seeds: int, workers: int, months: int | None,
+            extra: tuple[str, ...] = ()) -> tuple[dict[str, list[tuple[int, dict, pl.DataFrame]]], dict[int, pl.DataFrame]]:
+    jobs = [(n, s, months, extra) for n in names for s in range(seeds)]
     out: dict[str, list] = {n: [] for n in names}
     events: dict[int, pl.DataFrame] = {}
     from tqdm import tqdm
@@ -204,15 +219,16 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     def have(*names: str) -> bool:
         return all(n in res for n in names)
 
-    # API price at constant capability: S01 (-85% within a year, GPT-4 class); the issue asks
-    # for >= 80% within two years; we hold the simulation to S01's depth over the first two.
-    if not have("baseline"):
-        return rows
+    # API price at constant capability (GPT-4 class): S01 is -85% from 2024-Q1 to 2025-Q1,
+    # quarter averages; the issue asks for >= 80% within two years: we hold the first two
+    # years (2023-Q1 -> 2025-Q1) to S01's one-year depth.
     need = abs(number(f["S01"]["change"])) / 100
-    v = col("baseline", "api_price_decline_2y")
-    rows.append(Row("S01 API price index (constant capability), fall over 2023-01..2025-01",
-                    f">= {pct(need)} (S01: {f['S01']['change']} in a year; S08: {f['S08']['change']} in 2 years)",
-                    band(v, "{:.0%}"), median(v) >= need))
+    v = col("baseline", "api_price_fall_s01")
+    rows.append(Row("S01 API price index (constant capability), 2024-Q1 -> 2025-Q1",
+                    f">= {pct(need)} (S01: {f['S01']['change']})", band(v, "{:.0%}"), median(v) >= need))
+    v = col("baseline", "api_price_fall_2y_q")
+    rows.append(Row("S01/S08 API price index, 2023-Q1 -> 2025-Q1",
+                    f">= {pct(need)} (S08: {f['S08']['change']} in 2 years)", band(v, "{:.0%}"), median(v) >= need))
 
     # Jevons: token volume grows faster than price falls, i.e. spending rises (S09 with S08).
     s09 = number(f["S09"]["end_value"]) / number(f["S09"]["start_value"])
@@ -519,6 +535,8 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=None, help="months per run (default: the scenario's)")
     ap.add_argument("--configs", default=",".join(CONFIGS),
                     help="comma-separated subset of: " + ", ".join(CONFIGS))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="parameter override for every configuration (repeatable), e.g. to test a calibration")
     ap.add_argument("--no-figures", action="store_true", help="skip docs/figures/")
     args = ap.parse_args()
     facts = load_facts()
@@ -526,7 +544,16 @@ def main() -> None:
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
         sys.exit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
-    res, events = run_all(names, args.seeds, args.workers, args.months)
+    extra = tuple(args.set)
+    if extra:
+        from hardware_models.errors import InputError
+
+        try:
+            _scenario("baseline", extra)  # a bad key or value stops here, before any run
+        except InputError as exc:
+            sys.exit(f"error: {exc}")
+        print(f"with --set {' '.join(extra)}")
+    res, events = run_all(names, args.seeds, args.workers, args.months, extra)
     rows = build_rows(res, facts)
     print_table(rows)
     burst = next(((s, f) for s, summ, f in res.get("baseline", []) if summ["burst"]), None)
