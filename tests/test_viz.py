@@ -113,15 +113,18 @@ def test_agent_rows_are_numbers_in_sortable_units() -> None:
 
 def test_network_nodes_take_compute_and_failure_from_the_live_agents() -> None:
     graph = nx.MultiDiGraph()
-    for node, kind in ((1, "hyperscaler"), (2, "startup"), (3, "vc")):
+    for node, kind in ((1, "hyperscaler"), (2, "startup"), (3, "vc"), (4, "startup")):
         graph.add_node(node, kind=kind, alive=True, compute_h100e=0.0)
-    agents_now = pl.DataFrame({"agent_id": [1, 3], "compute_h100e": [5e4, None]})
+    graph.nodes[2]["compute_h100e"] = 700.0  # its compute when it failed
+    graph.nodes[4]["alive"] = False
+    agents_now = pl.DataFrame({"agent_id": [1, 3, 4], "compute_h100e": [5e4, None, 9.0]})
     states = node_states(graph, agents_now)
     assert states[1] == NodeState(alive=True, compute_h100e=5e4)
-    assert states[2].alive is False  # no row this month: it failed
+    assert states[2] == NodeState(alive=False, compute_h100e=700.0)  # no row this month: failed
     assert states[3] == NodeState(alive=True, compute_h100e=0.0)
+    assert states[4].alive is False  # the graph says so
     before_first_month = node_states(graph, pl.DataFrame())
-    assert all(s.alive for s in before_first_month.values())
+    assert [s.alive for s in before_first_month.values()] == [True, True, True, False]
 
 
 def test_event_rows_keep_each_event() -> None:

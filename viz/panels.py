@@ -27,7 +27,7 @@ from world.metrics import detect_burst
 DPI = 80
 SERIES_SIZE_IN = (5.6, 2.7)
 NETWORK_SIZE_IN = (5.6, 4.4)
-FAILED_GREY = "#c8c8c8"
+FAILED_GREY = "#a8a8a8"
 # Colour by agent kind; a kind not listed here is drawn in OTHER_COLOUR.
 KIND_COLOURS = {
     "vendor": "#8c564b",
@@ -265,8 +265,8 @@ def node_states(graph: nx.Graph, agents_now: pl.DataFrame) -> dict[object, NodeS
     """Alive and compute of every node this month.
 
     The agents frame at the latest step has a row for every live agent with its compute; a
-    node without a row has failed. Before the first month (no rows yet) the graph's own
-    node attributes are used.
+    node without a row (or marked dead in the graph) has failed. Before the first month (no
+    rows yet) the graph's own node attributes are used.
     """
     if agents_now.is_empty():
         return {
@@ -274,8 +274,9 @@ def node_states(graph: nx.Graph, agents_now: pl.DataFrame) -> dict[object, NodeS
             for n, d in graph.nodes(data=True)
         }
     compute = dict(zip(agents_now["agent_id"].to_list(), agents_now["compute_h100e"].fill_null(0.0).to_list(), strict=True))
-    return {
-        n: NodeState(n in compute and bool(d.get("alive", True)), float(compute.get(n, 0.0)))
+    return {  # a failed firm keeps the size it had when it failed (the graph's last value)
+        n: NodeState(True, float(compute[n])) if n in compute and d.get("alive", True)
+        else NodeState(False, float(d.get("compute_h100e") or 0.0))
         for n, d in graph.nodes(data=True)
     }
 
@@ -322,7 +323,7 @@ class NetworkPanel:
         nodes = list(graph.nodes)
         compute = np.array([states[v].compute_h100e for v in nodes])
         top = compute.max()
-        sizes = 10 + (400 * np.sqrt(compute / top) if top > 0 else 0.0 * compute)
+        sizes = 12 + (400 * np.sqrt(compute / top) if top > 0 else 0.0 * compute)
         kinds = [str(graph.nodes[v].get("kind", "")) for v in nodes]
         colours = [
             KIND_COLOURS.get(k, OTHER_COLOUR) if states[v].alive else FAILED_GREY
