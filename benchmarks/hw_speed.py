@@ -160,6 +160,26 @@ def batch_speed(n: int, repeats: int) -> dict[str, float]:
     return {"model": t_model, "core": t_core, "cli": t_cli, "errors": n_err}
 
 
+def interleaved_ratio(df: pl.DataFrame, n: int, repeats: int) -> float:
+    """llm-analysis seconds per prediction over ours per configuration, timed in alternating
+    rounds (all its rows, then n of our configurations), median ratio over the rounds."""
+    la = LlmAnalysis()
+    calls = []
+    for r in df.iter_rows(named=True):
+        row = Row(r["model"], r["chip"], r["n_chips"], r["precision"], r["input_len"],
+                  r["output_len"], r["concurrency"])
+        calls.append((row, la.batch(row, None)))
+    big = random_configs(n)
+    arrays = [big[k].to_numpy() for k in ("model", "chip", "n_chips", "precision",
+                                          "input_len", "output_len")]
+    ratios = []
+    for _ in range(repeats):
+        t_la = seconds_per_call(lambda: [la.call(row, b, None) for row, b in calls], 1, 1)
+        t_ours = seconds_per_call(lambda: serving.serve_batch(*arrays), 1, 1)
+        ratios.append((t_la / len(calls)) / (t_ours / n))
+    return float(np.median(ratios))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000, help="configurations for part 3")
@@ -187,8 +207,10 @@ def main() -> None:
                     (f"ours serve_batch() over {args.n:,}", t_vec),
                     ("ours serve_cached() hit", t_cached)):
         print(f"  {name:<34}{t * 1e6:12.2f} us   llm-analysis / this = {la / t:10,.4g}x")
+    ratio = interleaved_ratio(df, args.n, args.repeats)
     print(f"  target: ours >= 100x faster per configuration than llm-analysis -> "
-          f"{'met' if la / t_vec >= 100 else 'NOT met'} ({la / t_vec:,.0f}x, vectorised)")
+          f"{'met' if ratio >= 100 else 'NOT met'}: {ratio:,.0f}x (vectorised; median of "
+          f"{args.repeats} interleaved rounds, so machine load hits both alike)")
 
     n = args.n
     print(f"\n`aibubble hw batch` on {n:,} configurations ({b['errors']:,} rows get an error, "
