@@ -213,18 +213,25 @@ def moe_vs_dense() -> list[Check]:
     mix12 = dataclasses.replace(mix, id="mixtral-12x7b", experts=12,
                                 total_params_b=mix.total_params_b + 4 * per_expert)
     args = ("h100-sxm", 2, "fp8", 1024, 256)
-    dense = serve("llama-2-7b", *args)
     out = []
-    for m in (mix, mix12):
-        r = serve(m, *args)
-        out.append(Check(
-            "MoE ~ 7B dense cost", f"{m.id} ({m.total_params_b:.0f}B total, "
-            f"{m.active_params_b:.1f}B active) vs llama-2-7b, 2 x H100 fp8, 1024/256",
-            "cost per Mtok (MoE / dense)", cost(r, 2) / cost(dense, 2), (0.7, 1.5),
-            "a large batch touches nearly every expert, so the step reads all weights; "
-            "active FLOPs are ~2x a 7B's; the claim holds best for DeepSeek-style "
-            "fine-grained MoE with EP across many chips"))
+    for dense_id in ("llama-2-7b", "llama-3.1-8b"):  # MHA 7B (the claim's era), GQA 8B
+        dense = serve(dense_id, *args)
+        for m in (mix, mix12):
+            r = serve(m, *args)
+            out.append(Check(
+                "MoE ~ 7B dense cost", f"{m.id} ({m.total_params_b:.0f}B total, "
+                f"{m.active_params_b:.1f}B active) vs {dense_id}, 2 x H100 fp8, 1024/256",
+                "cost per Mtok (MoE / dense)", cost(r, 2) / cost(dense, 2), (0.7, 1.5),
+                f"KV per sequence {r.kv_mb_per_sequence:.0f} vs {dense.kv_mb_per_sequence:.0f}"
+                f" MB (GQA vs {get_attention(dense_id)}) sets the batch; a large batch touches"
+                f" every expert, so all {m.total_params_b:.0f}B are read per step; active "
+                f"FLOPs are {m.active_params_b / specs.get_model(dense_id).active_params_b:.1f}"
+                f"x the dense model's"))
     return out
+
+
+def get_attention(model_id: str) -> str:
+    return specs.get_model(model_id).attention.upper()
 
 
 def mooncake() -> list[Check]:
