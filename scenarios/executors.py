@@ -145,8 +145,8 @@ def guarded_batch(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Done]:
 class DaskExecutor:
     """Tasks on a dask.distributed cluster: an existing scheduler, or a LocalCluster.
 
-    Runs go in batches (up to MAX_BATCH per task, fewer when there are few runs per
-    worker), as a Dask task costs scheduler and transfer time that a short run would feel.
+    Runs go in batches (up to MAX_BATCH per task, fewer as the work runs out), as a Dask
+    task costs scheduler and transfer time that a short run would feel.
 
     Args:
         address: "tcp://host:port" of a running `dask scheduler`, or "local" to start a
@@ -188,15 +188,18 @@ class DaskExecutor:
     def imap_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Done]:
         from distributed import as_completed
 
-        size = max(1, min(self.MAX_BATCH, len(items) // (4 * self.workers)))
-        batches = iter([list(range(i, min(i + size, len(items))))
-                        for i in range(0, len(items), size)])
         index: dict[str, list[int]] = {}
         queue = as_completed()
+        start = 0
 
         def submit() -> None:
-            batch = next(batches, None)
-            if batch is not None:
+            # guided self-scheduling: batches shrink as the work runs out, so no worker
+            # is left with a long batch while the others idle at the end
+            nonlocal start
+            size = max(1, min(self.MAX_BATCH, (len(items) - start) // (4 * self.workers)))
+            batch = list(range(start, min(start + size, len(items))))
+            if batch:
+                start += len(batch)
                 fut = self._client.submit(guarded_batch, fn, [items[i] for i in batch], pure=False)
                 index[fut.key] = batch
                 queue.add(fut)
