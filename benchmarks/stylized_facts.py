@@ -320,8 +320,8 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     ctl, free = col("china_compute_famine", "cn_over_us_price"), col("no_export_controls", "cn_over_us_price")
     dctl, dfree = col("china_compute_famine", "cn_price_divergence"), col("no_export_controls", "cn_price_divergence")
     rows.append(Row(f"Ablation: no export controls -> CN/US API price gap from {GAP_FROM} closes",
-                    f"famine CN/US {band(ctl, '{:.2f}')}, |log gap| {median(dctl):.2f}",
-                    f"CN/US {band(free, '{:.2f}')}, |log gap| {median(dfree):.2f}",
+                    f"famine CN/US {band(ctl, '{:.2f}')}, abs log gap {median(dctl):.2f}",
+                    f"CN/US {band(free, '{:.2f}')}, abs log gap {median(dfree):.2f}",
                     median(dfree) < median(dctl) / 2))
 
     # Scenario signatures (medians against the baseline's).
