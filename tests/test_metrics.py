@@ -17,6 +17,7 @@ from world.metrics import (
     concentration_ratio,
     detect_burst,
     detect_consolidation,
+    entrant_survival,
     hhi,
     run_summary,
     running_drawdown,
@@ -221,3 +222,17 @@ def test_run_summary_calm_run() -> None:
 def test_run_summary_names_missing_columns() -> None:
     with pytest.raises(ValueError, match="capex_usd"):
         run_summary(_frame().drop("capex_usd"))
+
+
+def test_entrant_survival_hand_checked() -> None:
+    # Firm 1 is there from month 0 (not an entrant); 2 enters in month 1 and dies in 2;
+    # 3 enters in month 1 and lives; 4 enters in month 2 and lives; 9 is a VC (other kind).
+    rows = [
+        (0, 1, "startup", True), (0, 9, "vc", True),
+        (1, 1, "startup", True), (1, 2, "startup", True), (1, 3, "startup", True),
+        (2, 1, "startup", True), (2, 2, "startup", False), (2, 3, "startup", True),
+        (2, 4, "startup", True), (2, 9, "vc", True),
+    ]
+    agents = pl.DataFrame(rows, schema=["step", "agent_id", "kind", "alive"], orient="row")
+    assert entrant_survival(agents) == pytest.approx(2 / 3)
+    assert math.isnan(entrant_survival(agents.filter(pl.col("agent_id") == 1)))

@@ -219,6 +219,20 @@ def detect_consolidation(
     )
 
 
+def entrant_survival(agents: pl.DataFrame, kind: str = "startup") -> float:
+    """Share of the firms of `kind` that entered after the first month and are alive in the
+    last one (agents frame: one row per live agent per month, with step, agent_id, kind,
+    alive). NaN when no firm entered: nothing to measure."""
+    a = agents.filter(pl.col("kind") == kind)
+    first_step, last_step = agents["step"].min(), agents["step"].max()
+    born = a.group_by("agent_id").agg(pl.col("step").min().alias("born"))
+    entrants = born.filter(pl.col("born") > first_step)["agent_id"]
+    if entrants.len() == 0:
+        return float("nan")
+    alive = a.filter((pl.col("step") == last_step) & pl.col("alive"))["agent_id"]
+    return float(entrants.is_in(alive.implode()).mean())
+
+
 def trailing_sum(flow: Sequence[float] | np.ndarray, window: int = ANNUAL_WINDOW) -> np.ndarray:
     """Sum over the last `window` months (fewer at the start of the series)."""
     if window < 1:
