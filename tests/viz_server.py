@@ -60,7 +60,7 @@ def viz_server(*args: str, log: Path) -> Iterator[str]:
     cmd = [sys.executable, "-m", "scenarios.cli", "viz", *args, "--port", str(port)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with (
-        log.open("w") as out,
+        log.open("a") as out,  # append: a module fixture may start more than one server per run
         subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, start_new_session=True) as proc,
     ):
         try:
