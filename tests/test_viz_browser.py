@@ -1,7 +1,9 @@
 """The step-through app in a real browser: Debian's headless chromium driven by playwright.
 
-One `aibubble viz baseline` server for the module; each test opens its own page, which is
-its own Solara session with a fresh model at month 0. Every request that leaves
+One `aibubble viz baseline` server and one browser per test session (session scope: under
+xdist another module's tests may run between these, and a module-scoped server would start
+again each time); each test opens its own page, which is its own Solara session with a
+fresh model at month 0. Every request that leaves
 127.0.0.1 is refused and recorded, so the page is shown to work offline. Screenshots go
 to test-artifacts/viz/.
 """
@@ -27,13 +29,13 @@ CLOCK = re.compile(r"^(\d{4}-\d{2}) · step (\d+)/(\d+)$")
 TIMEOUT_MS = 20_000
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server() -> Iterator[str]:
     with viz_server("baseline", "--seed", "0", log=ARTIFACTS / "server.log") as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)"
     with sync_playwright() as pw:
