@@ -45,6 +45,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.internal_use: dict[str, float] = {}
         self.internal_need_h100e = 0.0
         self.sold_chip_months = 0.0
+        self.sold_h100e_months = 0.0  # the same in H100-equivalents, chip class by chip class
         self.rental_revenue_usd = 0.0
         self.rental_history: list[float] = []
         self.debt_usd = 0.0

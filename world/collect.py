@@ -47,8 +47,9 @@ def collect(model: ComputeEconomy) -> None:
     provs = [a for a in (*model.owners, *model.startups) if a.alive and getattr(a, "has_lab", True)]
     startups = [s for s in model.startups if s.alive]
     compute = np.array([o.compute_h100e() for o in owners])
-    used = sum(sum(n * model.h100e(c) for c, n in o.internal_use.items())
-               + o.sold_chip_months * o.compute_h100e() / max(sum(o.fleet.values()), 1) for o in owners)
+    # Own chips in use: a lab's rented chips are already counted as the owner's sales.
+    used = sum(sum(min(n, o.fleet.get(c, 0)) * model.h100e(c) for c, n in o.internal_use.items())
+               + o.sold_h100e_months for o in owners)
     served = np.array([a.served_mtok for a in provs])
     demand = m.get("demand_us", 0.0) + m.get("demand_cn", 0.0)
     unmet = m.get("unmet_us", 0.0) + m.get("unmet_cn", 0.0)

@@ -111,6 +111,7 @@ def run(model: ComputeEconomy) -> None:
     for o in owners:
         o.internal_use = o.plan_internal_use() if prio else {}
         o.sold_chip_months = 0.0
+        o.sold_h100e_months = 0.0
         o.offered_chip_months = 0.0
         o.rental_revenue_usd = 0.0
     renters = [s for s in model.startups if s.alive]
@@ -152,6 +153,7 @@ def run(model: ComputeEconomy) -> None:
         for (q, _, _, owner), f in zip(a, res.ask_fill):
             if f > 0:
                 owner.sold_chip_months += f
+                owner.sold_h100e_months += f * model.h100e(c)
                 owner.rental_revenue_usd += f * res.price
         for (q, _, _, who, purpose), f in zip(b, res.bid_fill):
             if f <= 0:
@@ -259,6 +261,7 @@ def _serve_contracts(model: ComputeEconomy) -> None:
         model.ledger.transfer(k.renter.unique_id, k.owner.unique_id, pay, "gpu_contract")
         model.network.add_flow(k.renter.unique_id, k.owner.unique_id, "compute", pay, model.t)
         k.owner.sold_chip_months += q
+        k.owner.sold_h100e_months += q * model.h100e(k.chip_id)
         k.owner.offered_chip_months += q
         k.owner.rental_revenue_usd += pay
         k.renter.serving_chips[k.chip_id] = k.renter.serving_chips.get(k.chip_id, 0.0) + q
