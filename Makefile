@@ -27,7 +27,7 @@ chromium:
 	fi
 
 test: $(STAMP) chromium
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
