@@ -18,7 +18,7 @@ import json
 import statistics
 
 
-def _time_ms(fn, repeats: int = 20, warmup: int = 5) -> float:
+def time_ms(fn, repeats: int = 20, warmup: int = 5) -> float:
     """Median time of fn() in milliseconds, timed with CUDA events."""
     import torch
 
@@ -45,7 +45,7 @@ def measure(peak_tb_s: float, peak_tflops: float) -> dict:
     n = 1 << 30  # 1 GiB of bf16 elements = 2 GiB
     a = torch.empty(n, dtype=torch.bfloat16, device=dev)
     b = torch.empty_like(a)
-    ms = _time_ms(lambda: b.copy_(a))
+    ms = time_ms(lambda: b.copy_(a))
     out["copy_tb_s"] = 2 * a.numel() * a.element_size() / (ms / 1e3) / 1e12
     del a, b
 
@@ -56,7 +56,7 @@ def measure(peak_tb_s: float, peak_tflops: float) -> dict:
     decode = {}
     for batch in (1, 8, 32, 64, 128, 256, 512):
         x = torch.randn(batch, k, dtype=torch.bfloat16, device=dev)
-        ms = _time_ms(lambda: [x @ w for w in weights])
+        ms = time_ms(lambda: [x @ w for w in weights])
         bytes_read = sum(w.numel() * w.element_size() for w in weights)
         flops = 2 * batch * k * k * len(weights)
         decode[batch] = {
@@ -70,7 +70,7 @@ def measure(peak_tb_s: float, peak_tflops: float) -> dict:
     prefill = {}
     for m in (2048, 8192):
         x = torch.randn(m, k, dtype=torch.bfloat16, device=dev)
-        ms = _time_ms(lambda: x @ weights[0])
+        ms = time_ms(lambda: x @ weights[0])
         prefill[m] = {"ms": ms, "tflops": 2 * m * k * k / (ms / 1e3) / 1e12}
     out["prefill_gemm"] = prefill
 

@@ -13,25 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 
-
-def _time_ms(fn, repeats: int = 20, warmup: int = 5) -> float:
-    """Median time of fn() in milliseconds, timed with CUDA events."""
-    import torch
-
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
+from device_roofline import time_ms  # same CUDA-event timer; both scripts run from this folder
 
 
 def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
@@ -50,8 +33,8 @@ def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
     for m in (64, 256, 1024, 4096, 8192):
         x16 = torch.randn(m, k, dtype=torch.bfloat16, device=dev)
         x8 = x16.to(torch.float8_e4m3fn)
-        ms16 = _time_ms(lambda x16=x16: x16 @ w16.t())
-        ms8 = _time_ms(lambda x8=x8: torch._scaled_mm(x8, w8.t(), scale_a=one, scale_b=one,
+        ms16 = time_ms(lambda x16=x16: x16 @ w16.t())
+        ms8 = time_ms(lambda x8=x8: torch._scaled_mm(x8, w8.t(), scale_a=one, scale_b=one,
                                                         out_dtype=torch.bfloat16))
         gemm[m] = {"bf16_tflops": 2 * m * k * n / ms16 / 1e9, "fp8_tflops": 2 * m * k * n / ms8 / 1e9}
     out["gemm"] = gemm
@@ -61,7 +44,7 @@ def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
     decode = {}
     for m in (16, 64, 256):  # fp8 products need a multiple of 16 rows
         x8 = torch.randn(m, k, dtype=torch.bfloat16, device=dev).to(torch.float8_e4m3fn)
-        ms = _time_ms(lambda x8=x8: [torch._scaled_mm(x8, w.t(), scale_a=one, scale_b=one,
+        ms = time_ms(lambda x8=x8: [torch._scaled_mm(x8, w.t(), scale_a=one, scale_b=one,
                                                          out_dtype=torch.bfloat16) for w in stack])
         decode[m] = {"ms": ms, "weight_tb_s": 16 * k * n / ms / 1e9}
     out["fp8_decode_gemm"] = decode
@@ -71,14 +54,14 @@ def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
     for b, c in ((64, 1024), (64, 4096), (256, 2048), (16, 16384)):
         q = torch.randn(b, 64, 1, 128, dtype=torch.bfloat16, device=dev)
         kv = torch.randn(2, b, 8, c, 128, dtype=torch.bfloat16, device=dev)
-        ms = _time_ms(lambda q=q, kv=kv: F.scaled_dot_product_attention(q, kv[0], kv[1], enable_gqa=True))
+        ms = time_ms(lambda q=q, kv=kv: F.scaled_dot_product_attention(q, kv[0], kv[1], enable_gqa=True))
         attn[f"{b}x{c}"] = {"ms": ms, "kv_tb_s": kv.numel() * 2 / ms / 1e9}
     out["decode_attention"] = attn
 
     # Elementwise: RMSNorm-like pass over 8192 tokens x 8192 hidden (read + write).
     h = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
     g = torch.ones(8192, dtype=torch.bfloat16, device=dev)
-    ms = _time_ms(lambda: F.rms_norm(h, (8192,), g))
+    ms = time_ms(lambda: F.rms_norm(h, (8192,), g))
     out["rmsnorm_tb_s"] = 2 * h.numel() * 2 / ms / 1e9
 
     out["fractions"] = {
