@@ -284,18 +284,13 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     # ...while concentration rises (S05: top-2 > 60% of high-end capacity, HHI >= 1,800).
     from world.metrics import HHI_HIGHLY_CONCENTRATED_2023
 
-    v = col("baseline", "final_hhi_compute")
-    rise = col("baseline", "hhi_compute_rise")
-    rows.append(Row("S05 HHI of compute at 2030-12 (and its rise since 2023-01)",
-                    f">= {HHI_HIGHLY_CONCENTRATED_2023:,.0f} and rising (S05: CR2 {f['S05']['start_value']}%)",
-                    f"{band(v, '{:,.0f}')}; rise {median(rise):+,.0f}",
-                    median(v) >= HHI_HIGHLY_CONCENTRATED_2023 and median(rise) > 0))
-    v = col("baseline", "final_hhi_tokens")
-    rise = col("baseline", "hhi_tokens_rise")
-    rows.append(Row("S05 HHI of tokens at 2030-12 (and its rise since 2023-01)",
-                    f">= {HHI_HIGHLY_CONCENTRATED_2023:,.0f} and rising",
-                    f"{band(v, '{:,.0f}')}; rise {median(rise):+,.0f}",
-                    median(v) >= HHI_HIGHLY_CONCENTRATED_2023 and median(rise) > 0))
+    for market, target_note in (("compute", f" (S05: CR2 {f['S05']['start_value']}%)"), ("tokens", "")):
+        v = col("baseline", f"final_hhi_{market}")
+        rise = col("baseline", f"hhi_{market}_rise")
+        rows.append(Row(f"S05 HHI of {market} at 2030-12 (and its rise since 2023-01)",
+                        f">= {HHI_HIGHLY_CONCENTRATED_2023:,.0f} and rising{target_note}",
+                        f"{band(v, '{:,.0f}')}; rise {median(rise):+,.0f}",
+                        median(v) >= HHI_HIGHLY_CONCENTRATED_2023 and median(rise) > 0))
 
     # Bursts in some seeds, not all (DESIGN.md, issue 4: an outcome, not a script).
     b = share("baseline", "burst")

@@ -88,11 +88,15 @@ def main() -> None:
     parser.add_argument("--peak-tflops", type=float, required=True, help="datasheet dense bf16 TFLOP/s")
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
-    result = measure(args.peak_tb_s, args.peak_tflops)
+    emit(measure(args.peak_tb_s, args.peak_tflops), args.out)
+
+
+def emit(result: dict, out: str | None) -> None:
+    """Print the result as JSON and, when asked, write the same text to a file."""
     text = json.dumps(result, indent=2)
     print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
+    if out:
+        with open(out, "w") as fh:
             fh.write(text + "\n")
 
 

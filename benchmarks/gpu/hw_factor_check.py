@@ -12,9 +12,8 @@ activations. It needs torch and CUDA, so it is not part of the test suite:
 from __future__ import annotations
 
 import argparse
-import json
 
-from device_roofline import time_ms  # same CUDA-event timer; both scripts run from this folder
+from device_roofline import emit, time_ms  # same CUDA-event timer; both scripts run from this folder
 
 
 def measure(peak_tb_s: float, peak_bf16: float, peak_fp8: float) -> dict:
@@ -82,11 +81,7 @@ def main() -> None:
     parser.add_argument("--peak-fp8", type=float, required=True)
     parser.add_argument("--out", help="also write the JSON here")
     args = parser.parse_args()
-    text = json.dumps(measure(args.peak_tb_s, args.peak_bf16, args.peak_fp8), indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    emit(measure(args.peak_tb_s, args.peak_bf16, args.peak_fp8), args.out)
 
 
 if __name__ == "__main__":
