@@ -146,6 +146,9 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
         # mean |log(CN/US)| API price gap: 0 when the regions move together
         "cn_price_divergence": float(np.mean(np.abs(np.log(cn_us)))) if cn_us.size else float("nan"),
         "cn_over_us_price": float(np.exp(np.mean(np.log(cn_us)))) if cn_us.size else float("nan"),
+        # CN frontier-class (large tier) and small/mid-tier prices, geometric means from GAP_FROM
+        "cn_high_price": float(np.exp(np.mean(np.log(after["api_price_high_cn_usd_per_mtok"].to_numpy())))),
+        "cn_low_price": float(np.exp(np.mean(np.log(after["api_price_low_cn_usd_per_mtok"].to_numpy())))),
         # chips bought but waiting for power and buildings, at the worst month
         "unpowered_peak_share": float(
             (m["unpowered_h100e"] / (m["compute_capacity_h100e"] + m["unpowered_h100e"])).max()
@@ -319,7 +322,7 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
                     f"CN/US {band(free, '{:.2f}')}, abs log gap {median(dfree):.2f}",
                     median(dfree) < median(dctl) / 2))
 
-    # Scenario signatures (medians against the baseline's).
+    # Scenario signatures (medians against the baseline's, or against a counterfactual).
     def versus(name: str, other: str, label: str, key: str, fmt: str, higher: bool) -> None:
         if not have(name, other):
             return
@@ -330,6 +333,12 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
 
     versus("deepseek_moment", "without_deepseek", "API price index 2025-07..2026-06, $/Mtok",
            "api_price_2025h2_2026h1", "{:.3g}", False)
+    # china_compute_famine: frontier-class CN tokens dearer, small-model CN tokens cheaper,
+    # than in the same world without export controls (the tiers diverge)
+    versus("china_compute_famine", "no_export_controls", f"CN high-end (large-tier) API price from {GAP_FROM}, $/Mtok",
+           "cn_high_price", "{:.3g}", True)
+    versus("china_compute_famine", "no_export_controls", f"CN low-end (small/mid-tier) API price from {GAP_FROM}, $/Mtok",
+           "cn_low_price", "{:.3g}", False)
     versus("capex_supercycle", "baseline", "capex/revenue peak", "capex_to_revenue_peak", "{:.1f}x", True)
     versus("rate_shock", "baseline", "LP inflows per month 2025-07..2027-12, $bn", "lp_inflow_2025h2_2027",
            "{:.3g}", False)

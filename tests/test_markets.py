@@ -199,3 +199,14 @@ def test_acquirer_is_highest_bid_at_or_above_reserve() -> None:
 def test_fire_sale_goes_to_highest_bids_then_stops_at_floor() -> None:
     got = m_and_a.fire_sale(10, np.array([3.0, 5.0, 1.0]), np.array([6, 6, 6]), np.array([1, 2, 3]), 2.0)
     assert got.tolist() == [4, 6, 0]
+
+
+def test_volume_weighted_price_by_tier_by_hand() -> None:
+    """Two large-tier providers: (10 Mtok at $2 + 30 at $1) / 40 = $1.25; the idle one and
+    the masked-out one do not count; no volume gives nan (the collector carries it)."""
+    served = np.array([10.0, 30.0, 0.0, 50.0])
+    price = np.array([2.0, 1.0, 9.0, 0.1])
+    high = np.array([True, True, True, False])
+    assert tokens.volume_weighted_price(served, price, high) == pytest.approx(1.25)
+    assert tokens.volume_weighted_price(served, price, ~high) == pytest.approx(0.1)
+    assert math.isnan(tokens.volume_weighted_price(np.zeros(4), price, high))

@@ -114,6 +114,24 @@ def test_deepseek_moment_cuts_the_price_of_tokens() -> None:
     assert np.median(ratios) < 1.0, ratios
 
 
+def test_china_compute_famine_splits_cn_high_end_from_low_end_prices() -> None:
+    """Under the famine CN frontier-class tokens get dearer against CN small-model tokens
+    than in the same world without controls (domestic chips still serve small models).
+
+    Median over the four seeds of the test above, geometric mean from 2025-07 to 2027-12.
+    """
+    def spread(result: RunResult) -> float:
+        m = result.model.filter(pl.col("date") >= "2025-07")
+        return float(np.mean(np.log(m["api_price_high_cn_usd_per_mtok"].to_numpy()
+                                    / m["api_price_low_cn_usd_per_mtok"].to_numpy())))
+
+    pairs = [(spread(_run("china_compute_famine", seed, months=60)),
+              spread(_run("china_compute_famine", seed, (("policy.export_controls", False),), months=60)))
+             for seed in range(4)]
+    famine, open_ = np.median(np.array(pairs), axis=0)
+    assert famine > open_, pairs
+
+
 def _cn_over_us(result: RunResult, what: str) -> float:
     cn, us = {"api": ("api_price_index_cn_usd_per_mtok", "api_price_index_us_usd_per_mtok"),
               "gpu": ("gpu_hour_price_cn_usd", "gpu_hour_price_usd")}[what]

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 MODEL_COLUMNS = (
     "step", "date", "api_price_index_usd_per_mtok", "api_price_index_us_usd_per_mtok",
-    "api_price_index_cn_usd_per_mtok", "gpu_hour_price_usd", "gpu_hour_price_cn_usd", "gpu_hour_price_all_usd",
+    "api_price_index_cn_usd_per_mtok", "api_price_high_us_usd_per_mtok", "api_price_low_us_usd_per_mtok",
+    "api_price_high_cn_usd_per_mtok", "api_price_low_cn_usd_per_mtok", "gpu_hour_price_usd", "gpu_hour_price_cn_usd", "gpu_hour_price_all_usd",
     "token_volume_mtok", "token_demand_mtok", "unmet_demand_share", "compute_capacity_h100e",
     "compute_utilization", "n_startups_alive", "n_bankruptcies", "n_acquisitions", "hhi_compute",
     "hhi_tokens", "cr2_compute", "valuation_index_usd", "ai_revenue_usd", "capex_usd", "funding_usd",
@@ -61,6 +62,10 @@ def collect(model: ComputeEconomy) -> None:
         "api_price_index_usd_per_mtok": _carry(model, "api_price_index_usd_per_mtok", m.get("price_index", math.nan), ref),
         "api_price_index_us_usd_per_mtok": _carry(model, "api_price_index_us_usd_per_mtok", m.get("price_index_us", math.nan), ref),
         "api_price_index_cn_usd_per_mtok": _carry(model, "api_price_index_cn_usd_per_mtok", m.get("price_index_cn", math.nan), ref),
+        # by tier: frontier-class (large) models against small and mid ones, per region
+        **{f"api_price_{tier}_{r}_usd_per_mtok": _carry(model, f"api_price_{tier}_{r}_usd_per_mtok",
+                                                        m.get(f"price_{tier}_{r}", math.nan), ref)
+           for r in ("us", "cn") for tier in ("high", "low")},
         "gpu_hour_price_usd": _carry(model, "gpu_hour_price_usd", m.get("gpu_price_hi_us", math.nan) / HOURS_PER_MONTH, 8.0),
         # CN holds few H100-class chips under export controls: its price is per H100e over all classes
         "gpu_hour_price_cn_usd": _carry(model, "gpu_hour_price_cn_usd", m.get("gpu_price_h100e_cn", math.nan) / HOURS_PER_MONTH, 8.0),

@@ -142,6 +142,9 @@ def run(model: ComputeEconomy) -> None:
         price_all.append(price)
         q_all.append(q)
         model.month[f"price_index_{region}"] = price_index(got, price, q, model.p.markets.index_quality)
+        high = np.array([a.tier == "large" for a in provs])
+        model.month[f"price_high_{region}"] = volume_weighted_price(got, price, high)
+        model.month[f"price_low_{region}"] = volume_weighted_price(got, price, ~high)
     if served_all:
         model.month["price_index"] = price_index(np.concatenate(served_all), np.concatenate(price_all),
                                                  np.concatenate(q_all), model.p.markets.index_quality)
@@ -153,6 +156,14 @@ def price_index(served: np.ndarray, price: np.ndarray, quality: np.ndarray, q_re
     nan when no qualifying provider served anything (the collector carries the last value).
     """
     ok = (quality >= q_ref) & (served > 0)
+    if not ok.any():
+        return float("nan")
+    return float((served[ok] * price[ok]).sum() / served[ok].sum())
+
+
+def volume_weighted_price(served: np.ndarray, price: np.ndarray, mask: np.ndarray) -> float:
+    """Average price per Mtok paid to the masked providers; nan when they served nothing."""
+    ok = mask & (served > 0)
     if not ok.any():
         return float("nan")
     return float((served[ok] * price[ok]).sum() / served[ok].sum())
