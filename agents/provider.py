@@ -94,6 +94,6 @@ class Provider:
         target = cost * (1 + self.markup) * (1 - subsidy)
         if self.rationed_mtok > 0.05 * max(self.served_mtok, 1e-9):
             target = max(target, self.price_usd_per_mtok * (1 + self.model.p.startups.price_up_when_short))
-        # prices move at most 30% a month (assumption: list prices are sticky)
-        lo, hi = self.price_usd_per_mtok * 0.7, self.price_usd_per_mtok * 1.3
+        step = self.model.p.startups.max_price_change_per_month  # list prices are sticky
+        lo, hi = self.price_usd_per_mtok * (1 - step), self.price_usd_per_mtok * (1 + step)
         self.price_usd_per_mtok = float(min(max(target, lo), hi))

@@ -6,7 +6,7 @@ never pasted here), the simulated median with its 10-90% band across seeds, and 
 Then the chain of events of one burst seed, read from its events frame, and the emergence
 figures in docs/figures/.
 
-    .venv/bin/python benchmarks/stylized_facts.py            # 32 seeds, 2 workers
+    .venv/bin/python benchmarks/stylized_facts.py            # 64 seeds, 2 workers
     .venv/bin/python benchmarks/stylized_facts.py --seeds 8 --no-figures
 """
 
@@ -228,7 +228,7 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     need = abs(number(f["S01"]["change"])) / 100
     v = col("baseline", "api_price_fall_s01")
     rows.append(Row("S01 API price index (constant capability), 2024-Q1 -> 2025-Q1",
-                    f">= {pct(need)} (S01: {f['S01']['change']})", band(v, "{:.0%}"), median(v) >= need))
+                    f">= {pct(need)} (S01: {f['S01']['change']})", band(v, "{:.1%}"), median(v) >= need))
     v = col("baseline", "api_price_fall_2y_q")
     rows.append(Row("S01/S08 API price index, 2023-Q1 -> 2025-Q1",
                     f">= {pct(need)} (S08: {f['S08']['change']} in 2 years)", band(v, "{:.0%}"), median(v) >= need))
@@ -534,7 +534,9 @@ def figures(res: dict) -> list[Path]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=32, help="seeds per configuration (default 32)")
+    # 64, not the issue's minimum of 32: several medians sit within a few percent of their
+    # thresholds, and at 32 seeds they moved across them from one calibration run to the next
+    ap.add_argument("--seeds", type=int, default=64, help="seeds per configuration (default 64)")
     ap.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     ap.add_argument("--months", type=int, default=None, help="months per run (default: the scenario's)")
     ap.add_argument("--configs", default=",".join(CONFIGS),

@@ -64,12 +64,16 @@ def test_moe_adoption_switch_and_moe_is_cheaper_per_token() -> None:
 
 
 def test_penetration_pricing_sells_below_cost_only_when_on() -> None:
+    """Below cost by choice: a price under unit cost that was free to rise to it (list
+    prices move at most `max_price_change_per_month`, so a cost spike can outrun them)."""
     def below_cost(m: ComputeEconomy) -> int:
         n = 0
+        step = m.p.startups.max_price_change_per_month
         for _ in range(18):
+            before = {s.unique_id: s.price_usd_per_mtok for s in m.startups}
             m.step()
             n += sum(1 for s in m.startups if s.alive and math.isfinite(s.unit_cost())
-                     and s.price_usd_per_mtok < 0.99 * s.unit_cost())
+                     and s.price_usd_per_mtok < 0.99 * min(s.unit_cost(), before.get(s.unique_id, math.inf) * (1 + step)))
         return n
 
     assert below_cost(_model()) > 0

@@ -148,6 +148,7 @@ class StartupParams(_Section):
     subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
     markup: float = Field(0.6, ge=0, le=10)  # assumption: target gross margin markup over cost
     price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
+    max_price_change_per_month: float = Field(0.5, ge=0, le=0.99)  # calibrated on S01 (0.3 gave 80%, 0.5 gives 85% over 64 seeds); assumption: a list price can halve in one announcement, as GPT-4o's did against GPT-4 Turbo
     efficient_adoption: bool = True  # ablation switch: firms adopt MoE architectures
     adoption_lag_months: int = Field(6, ge=0, le=60)  # assumption: followers adopt MoE 6 months later
     narrative_decay_per_month: float = Field(0.08, ge=0, le=1)  # assumption: unmet revenue promises fade ~60% a year (calibrated: startup count halves, S02)
