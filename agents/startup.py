@@ -82,8 +82,11 @@ class Startup(Provider, mesa.Agent):
         self.plan_training_usd = monthly * self.train_share
 
     def training_budget_usd(self) -> float:
-        """This month's training spend: the plan, never more than the cash left."""
-        return min(self.plan_training_usd, max(self.model.ledger.usd(self.unique_id), 0.0))
+        """This month's training spend: the plan plus a share of last month's token revenue
+        (labs that sell more train more: the loop that concentrates the token market),
+        never more than the cash left."""
+        reinvest = self.model.p.startups.revenue_reinvestment * self.token_revenue_usd
+        return min(self.plan_training_usd + reinvest, max(self.model.ledger.usd(self.unique_id), 0.0))
 
     def serving_need_chips(self, chip_id: str) -> float:
         """Chips to serve last month's demand (served + rationed), grown 15% (assumption)."""
