@@ -57,6 +57,13 @@ def test_markets_are_active(baseline_model: ComputeEconomy) -> None:
     assert {"funding_round", "policy:export_controls", "policy:rate_change"} <= kinds
 
 
+def test_every_contract_event_moves_chips(baseline_model: ComputeEconomy) -> None:
+    """A contract logged is a contract signed: no "0 x chip" events with nothing in them."""
+    ev = baseline_model.events_frame().filter(pl.col("kind") == "compute_contract")
+    assert ev.height > 0
+    assert ev["amount_usd"].min() > 0, ev.sort("amount_usd").head(3)
+
+
 def test_network_graph_and_circular_deals(baseline_model: ComputeEconomy) -> None:
     g = baseline_model.network.graph
     for _, d in g.nodes(data=True):

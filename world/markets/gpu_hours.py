@@ -296,6 +296,8 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
         if price > min(s.serving_bid_usd(c), rent_cap(model, c)):
             continue
         q = min(gap, best[0])
+        if q <= 1e-9:
+            continue  # the owner's spare chips went to earlier contracts this month
         best[0] -= q
         model.add_contract(Contract(o, s, c, q, price, model.t + mp.contract_months, False))
         model.log_event("compute_contract", s, o, q * price * mp.contract_months,
