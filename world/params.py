@@ -109,7 +109,7 @@ class HyperscalerParams(_Section):
     core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # F13: ~$126bn/yr big-5 capex 2023, funded by core cash
     core_cash_growth_per_year: float = Field(0.16, ge=-0.5, le=2)  # calibrated on F14 (2026 capex within x2 of ~$725bn; 0.12 gave 355); assumption: cloud/ads cash grows ~16%/yr
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
-    lab_training_share: float = Field(0.003, ge=0, le=1)  # assumption: in-house labs train with ~2% of core cash flow (F32/F33: budgets 2-3x/yr)
+    lab_training_share: float = Field(0.003, ge=0, le=1)  # assumption: in-house labs train with 0.3% of core cash flow (~$0.2bn/yr per big cloud in 2023), growing with it; calibrated: 1-2% lifts S07 (12.8-15x) but starves the 2023 spot market (F01a $4.5/h) and at 2% makes bursts fundamental (README)
     max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
     initial_h100e: float = Field(40_000, ge=0)  # F19: big buyers took ~50-150k H100s each during 2023; assumption: ~40k H100e in service at its start
