@@ -70,6 +70,7 @@ class Startup(Provider, mesa.Agent):
         self.spend_usd = 0.0  # this month's compute spend
         self.training_chips: dict[str, float] = {}
         self.failed_rounds = 0
+        self.last_ask_step = -999
         self.written_down = False
         # months a lab without traction lives on its last round before it must raise again
         self.patience_months = model.p.startups.traction_patience_months * math.exp(0.3 * rng.standard_normal())
@@ -128,12 +129,19 @@ class Startup(Provider, mesa.Agent):
         return 12 * sum(r) / max(len(r), 1)
 
     def growth(self) -> float:
-        """Year-on-year growth of six-month revenue, clipped to [-0.9, 3]."""
+        """Annualised growth of three-month revenue over up to a year, clipped to [-0.9, 3].
+
+        Investors read growth from as little as six months of history (a young lab's
+        trajectory is what its rounds price), annualising the shorter window.
+        """
         h = self.revenue_history
-        if len(h) < 18:
+        k = min(len(h) - 3, 12)  # months between the two three-month windows
+        if k < 3:
             return 0.0
-        before = sum(h[-18:-12])
-        return float(min(max(sum(h[-6:]) / before - 1, -0.9), 3.0)) if before > 0 else 0.0
+        before = sum(h[-3 - k:-k])
+        if before <= 0:
+            return 0.0
+        return float(min(max((sum(h[-3:]) / before) ** (12 / k) - 1, -0.9), 3.0))
 
     def round_arr_usd(self) -> float:
         """What a new round prices: revenue two years out at today's growth, or the narrative.
@@ -150,10 +158,26 @@ class Startup(Provider, mesa.Agent):
         opportunistically while the market is hot (sentiment above the threshold, no round
         for six months)."""
         sp = self.model.p.startups
-        if self.runway_months() < sp.min_runway_months or self.no_traction():
+        if self.needs_funding():
             return True
-        return (self.model.sentiment_factor >= sp.opportunistic_sentiment
-                and self.model.t - self.last_round_step >= 6 and self.failed_rounds == 0)
+        if self.failed_rounds or self.model.t - self.last_ask_step < 6:
+            return False  # an optional round that found no investor waits half a year
+        if self.model.t - self.last_round_step < 6:
+            return False
+        return self.model.sentiment_factor >= sp.opportunistic_sentiment or self.preemptive()
+
+    def needs_funding(self) -> bool:
+        """Must raise: runway short, or no traction long after the last round. Only such
+        rounds count as failed when no investor comes (cost cuts, then an exit)."""
+        return self.runway_months() < self.model.p.startups.min_runway_months or self.no_traction()
+
+    def preemptive(self) -> bool:
+        """Money comes to the lab: the market would price it well above its last round, so
+        it sells a slice at the higher price whatever its runway (the 2024-25 up-rounds of
+        labs with cash in the bank; F24, F26)."""
+        sp = self.model.p.startups
+        return (sp.preemptive_uplift > 0 and self.last_post_usd > 0
+                and self.model.market_multiple * self.round_arr_usd() >= sp.preemptive_uplift * self.last_post_usd)
 
     def no_traction(self) -> bool:
         """Revenue still below the staff floor long after the last round: investors make the
@@ -168,7 +192,11 @@ class Startup(Provider, mesa.Agent):
         fund bigger plans (ask x sentiment)."""
         sp = self.model.p.startups
         gross = max(self.staff_usd + self.plan_training_usd + self.spend_usd, self.burn_usd())
-        return gross * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
+        ask = gross * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
+        if not self.needs_funding() and self.preemptive():
+            # a pre-emptive round sells a slice of the company at the market's price
+            ask = max(ask, sp.preemptive_dilution * self.model.market_multiple * self.round_arr_usd())
+        return ask
 
     def settle(self) -> None:
         """Pay staff; record this month's revenue and costs; decay the narrative."""

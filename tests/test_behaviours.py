@@ -185,3 +185,38 @@ def test_revenue_reinvestment_trains_sellers_more_and_concentrates_tokens() -> N
         return float(np.median([_run(overrides, months=60, seed=seed).model_rows[-1]["hhi_tokens"] for seed in range(4)]))
 
     assert hhi_tokens({}) > hhi_tokens({"startups.revenue_reinvestment": 0.0})
+
+
+def test_growth_is_read_from_six_months_on_and_annualised() -> None:
+    s = next(s for s in _model().startups)
+    s.revenue_history = [100.0] * 5
+    assert s.growth() == 0.0  # under six months: no trend yet
+    s.revenue_history = [100.0 * 1.05**i for i in range(15)]  # +5% a month
+    assert s.growth() == pytest.approx(1.05**12 - 1)
+    s.revenue_history = [100.0 * 1.05**i for i in range(9)]  # six months apart, annualised
+    assert s.growth() == pytest.approx(1.05**12 - 1)
+
+
+def test_preemptive_round_when_the_market_prices_a_lab_far_above_its_last_round() -> None:
+    m = _run(months=24)
+    sp = m.p.startups
+    s = max((s for s in m.startups if s.alive), key=lambda s: s.arr_usd())
+    price = m.market_multiple * s.round_arr_usd()
+    assert price > 0
+    s.last_round_step = s.last_ask_step = m.t - 12
+    s.failed_rounds = 0
+    m.ledger.transfer("founders", s.unique_id, 100 * s.burn_usd() * sp.min_runway_months, "test_cash")
+    assert not s.needs_funding()  # long runway, and the top seller has traction
+    s.last_post_usd = price / (2 * sp.preemptive_uplift)  # the market pays 2x the uplift
+    assert s.preemptive() and s.wants_funding()
+    assert s.funding_ask_usd() >= sp.preemptive_dilution * price * (1 - 1e-9)
+    s.last_post_usd = price  # priced at its last round: no reason to raise
+    assert not s.preemptive() and not s.wants_funding()
+
+
+def test_preemptive_rounds_raise_more_venture_money() -> None:
+    def funding(overrides: dict) -> float:
+        return float(np.median([sum(r["funding_usd"] for r in _run(overrides, months=30, seed=seed).model_rows)
+                                for seed in range(4)]))
+
+    assert funding({}) > funding({"startups.preemptive_uplift": 0.0})

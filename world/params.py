@@ -144,6 +144,8 @@ class StartupParams(_Section):
     traction_patience_months: int = Field(18, ge=1, le=600)  # a lab without traction (revenue < staff floor) must raise again this long after its last round; F28-F30: Inflection, Adept, Character.AI sold 9-17 months after theirs
     target_runway_months: float = Field(24.0, ge=1, le=120)  # assumption: rounds sized for 2 years
     opportunistic_sentiment: float = Field(1.3, ge=0, le=100)  # assumption: raise early when the market multiple is 30% over fundamental
+    preemptive_uplift: float = Field(2.0, ge=0, le=100)  # a lab raises whenever the market prices it this far above its last post-money (0: never); assumption
+    preemptive_dilution: float = Field(0.15, ge=0, le=0.5)  # ...selling this share of its pre-money (assumption: 10-20% a round)
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
     subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
     markup: float = Field(0.6, ge=0, le=10)  # assumption: target gross margin markup over cost

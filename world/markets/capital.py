@@ -203,14 +203,16 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
         pre, fills = syndicate(ask, np.array([x[1] for x in o]), np.array([x[2] for x in o]),
                                np.array([x[0].unique_id for x in o]))
         raised = float(fills.sum())
+        s.last_ask_step = model.t
+        needed = s.needs_funding()
         if raised < 0.3 * ask:
-            s.failed_rounds += 1
-            model.log_event("round_failed", s, None, ask, f"offers={len(o)}")
+            s.failed_rounds += needed
+            model.log_event("round_failed", s, None, ask, f"offers={len(o)}" + ("" if needed else " optional"))
             continue
-        _close_round(model, s, pre, raised, [(x[0], f) for x, f in zip(o, fills) if f > 0])
+        _close_round(model, s, pre, raised, [(x[0], f) for x, f in zip(o, fills) if f > 0], needed)
 
 
-def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: list) -> None:
+def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: list, needed: bool = True) -> None:
     ip = model.p.investors
     post = pre + raised
     kind = round_kind(pre, s.last_post_usd)
@@ -232,7 +234,8 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
     s.failed_rounds = 0
     s.written_down = False
     s.plan_burn()
-    s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
+    if needed:  # an optional round sells growth the marks already price: no new story
+        s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
     model.deals.append((model.t, s.unique_id))
     model.deal_count[s.unique_id] = model.deal_count.get(s.unique_id, 0) + 1
     model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + raised
