@@ -154,9 +154,10 @@ class Startup(Provider, mesa.Agent):
         return max(self.arr_usd(), self.narrative_arr_usd)
 
     def wants_funding(self) -> bool:
-        """Raise when runway is short, without traction long after the last round, or
-        opportunistically while the market is hot (sentiment above the threshold, no round
-        for six months)."""
+        """Raise when runway is short or without traction long after the last round; or,
+        six months after the last round and the last attempt, opportunistically while the
+        market is hot (sentiment above the threshold) or when the market prices the lab far
+        above its last round (a pre-emptive round)."""
         sp = self.model.p.startups
         if self.needs_funding():
             return True

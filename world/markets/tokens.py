@@ -155,10 +155,7 @@ def price_index(served: np.ndarray, price: np.ndarray, quality: np.ndarray, q_re
 
     nan when no qualifying provider served anything (the collector carries the last value).
     """
-    ok = (quality >= q_ref) & (served > 0)
-    if not ok.any():
-        return float("nan")
-    return float((served[ok] * price[ok]).sum() / served[ok].sum())
+    return volume_weighted_price(served, price, quality >= q_ref)
 
 
 def volume_weighted_price(served: np.ndarray, price: np.ndarray, mask: np.ndarray) -> float:
