@@ -163,7 +163,7 @@ class StartupParams(_Section):
 class VendorParams(_Section):
     nvidia_units_per_month: float = Field(100_000, gt=0)  # F19: ~300k H100 per quarter in 2023
     other_units_per_month: float = Field(15_000, gt=0)  # assumption: AMD / Huawei / Cambricon volumes
-    capacity_growth_per_year: float = Field(0.8, ge=0, le=10)  # F17/F18: DC revenue 2-3x per year
+    capacity_growth_per_year: float = Field(0.8, ge=0, le=10)  # assumption, under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): 0.8 gives the largest vendor x1.2 a year; 2.0 with a 6-month lag matches F18 but overbuilds by 2026 (README, calibration trials)
     expansion_lag_months: int = Field(12, ge=0, le=60)  # assumption: CoWoS/HBM lines take ~a year
     lead_time_months: int = Field(3, ge=0, le=24)  # F19: server lead times 36-52 weeks at the peak
     backlog_price_elasticity: float = Field(0.15, ge=0, le=5)  # S14: +15-20% server prices under shortage
