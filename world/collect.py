@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 MODEL_COLUMNS = (
     "step", "date", "api_price_index_usd_per_mtok", "api_price_index_us_usd_per_mtok",
     "api_price_index_cn_usd_per_mtok", "api_price_high_us_usd_per_mtok", "api_price_low_us_usd_per_mtok",
-    "api_price_high_cn_usd_per_mtok", "api_price_low_cn_usd_per_mtok", "gpu_hour_price_usd", "gpu_hour_price_cn_usd", "gpu_hour_price_all_usd",
+    "api_price_high_cn_usd_per_mtok", "api_price_low_cn_usd_per_mtok",
+    "gpu_hour_price_usd", "gpu_hour_price_cn_usd", "gpu_hour_price_all_usd",
     "token_volume_mtok", "token_demand_mtok", "unmet_demand_share", "compute_capacity_h100e",
     "compute_utilization", "n_startups_alive", "n_bankruptcies", "n_acquisitions", "hhi_compute",
     "hhi_tokens", "cr2_compute", "valuation_index_usd", "ai_revenue_usd", "capex_usd", "funding_usd",

@@ -178,6 +178,8 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
     rng = model.streams["capital"]
     offers: dict[int, list[tuple[object, float, float]]] = {s.unique_id: [] for s in seekers}
     by_region = {r: [s for s in seekers if s.region == r] for r in ("us", "cn")}
+    # what each seeker asks, and whether it must raise: fixed for the month's rounds
+    terms = {s.unique_id: (s.funding_ask_usd(), s.needs_funding()) for s in seekers}
     for inv in model.investors:
         budget = inv.budget_usd()
         pool = by_region[inv.region]
@@ -191,7 +193,7 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
         w = np.exp(score - score.max())
         k = int(rng.choice(len(pool), p=w / w.sum()))
         s = pool[k]
-        ask = s.funding_ask_usd()
+        ask = terms[s.unique_id][0]
         quote = inv.quote(s)
         if quote < ask * ip.min_pre_money_to_ask:
             continue  # the round would hand over too much of the company: no offer
@@ -199,12 +201,11 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
         offers[s.unique_id].append((inv, quote, min(budget, ask * share)))
     for s in seekers:
         o = offers[s.unique_id]
-        ask = s.funding_ask_usd()
+        ask, needed = terms[s.unique_id]
         pre, fills = syndicate(ask, np.array([x[1] for x in o]), np.array([x[2] for x in o]),
                                np.array([x[0].unique_id for x in o]))
         raised = float(fills.sum())
         s.last_ask_step = model.t
-        needed = s.needs_funding()
         if raised < 0.3 * ask:
             s.failed_rounds += needed
             model.log_event("round_failed", s, None, ask, f"offers={len(o)}" + ("" if needed else " optional"))
@@ -212,7 +213,7 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
         _close_round(model, s, pre, raised, [(x[0], f) for x, f in zip(o, fills) if f > 0], needed)
 
 
-def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: list, needed: bool = True) -> None:
+def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: list, needed: bool) -> None:
     ip = model.p.investors
     post = pre + raised
     kind = round_kind(pre, s.last_post_usd)
