@@ -70,6 +70,14 @@ def number(text: str | None) -> float:
     return float(m.group())
 
 
+def raised_in_notes(notes: str) -> float:
+    """The '$84bn' of a note saying 'raised $84bn' (F26 gives the top five's 2025 total there)."""
+    m = re.search(r"raised \$(\d+(?:\.\d+)?)bn", notes)
+    if m is None:
+        raise ValueError(f"no 'raised $Nbn' in {notes!r}")
+    return float(m.group(1))
+
+
 # --- runs -----------------------------------------------------------------------------------
 def _scenario(name: str, extra: tuple[str, ...] = ()):
     """The configuration's Scenario: library file, `--set` overrides then the configuration's
@@ -95,11 +103,11 @@ def one_run(job: tuple[str, int, int | None, tuple[str, ...]]) -> tuple[str, int
     name, seed, months, extra = job
     r = run(_scenario(name, extra), seed=seed, months=months)
     s = dict(r.summary)
-    s.update(extra_measures(r.model, r.agents))
+    s.update(extra_measures(r.model, r.agents, r.events))
     return name, seed, s, r.model, r.events if name == "baseline" else None
 
 
-def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
+def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) -> dict[str, float]:
     """Measures the table needs beyond run_summary."""
     after = m.filter(pl.col("date") >= GAP_FROM)
     cn_us = (after["api_price_index_cn_usd_per_mtok"] / after["api_price_index_us_usd_per_mtok"]).to_numpy()
@@ -135,6 +143,7 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
         "startup_revenue_2026_bn": startup_rev_2026,
         "capex_to_startup_revenue_2026": capex_2026 / startup_rev_2026 if startup_rev_2026 > 0 else float("nan"),
         "funding_2024_bn": year_bn("funding_usd", 2024),
+        "top5_funding_2025_bn": top_raisers_bn(events, "2025", 5),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
         # overbuild: capex per dollar of AI revenue over the whole run
@@ -154,6 +163,15 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame) -> dict[str, float]:
             (m["unpowered_h100e"] / (m["compute_capacity_h100e"] + m["unpowered_h100e"])).max()
         ),
     }
+
+
+def top_raisers_bn(events: pl.DataFrame, year: str, k: int) -> float:
+    """Venture money raised in `year` by the k startups that raised most (rounds and
+    entrants' first rounds), $bn: F26's measure (the top five's share of 2025 funding)."""
+    raised = (events.filter(pl.col("kind").is_in(["funding_round", "entry"]) & pl.col("date").str.starts_with(year)
+                            & (pl.col("step") > 0))
+              .group_by("agent_id").agg(pl.col("amount_usd").sum()))
+    return float(raised["amount_usd"].top_k(k).sum()) / 1e9
 
 
 def _plus_months(ym: str, k: int) -> str:
@@ -262,6 +280,13 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     rows.append(Row("F24 venture funding of AI startups in 2024, $bn",
                     f"~{f24:.0f} (F24: global AI VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
                     f24 / LEVEL_TOLERANCE <= median(v) <= f24 * LEVEL_TOLERANCE))
+    # F26: the top five raised $84bn in 2025 (OpenAI, Scale, Anthropic, Prometheus, xAI),
+    # the same scope as the model's labs, which F24's all-AI total is not.
+    top5 = raised_in_notes(f["F26"]["notes"])
+    v = col("baseline", "top5_funding_2025_bn")
+    rows.append(Row("F26 venture money raised by the top 5 startups in 2025, $bn",
+                    f"~{top5:.0f} (F26: top 5 of all VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
+                    top5 / LEVEL_TOLERANCE <= median(v) <= top5 * LEVEL_TOLERANCE))
     v = col("baseline", "capex_to_revenue_peak")
     rows.append(Row("S07 capex / AI revenue (trailing 12 months) at its peak",
                     f">= {s07:.1f}x", band(v, "{:.1f}x"), median(v) >= s07))

@@ -189,3 +189,29 @@ def test_stylized_facts_configurations_load() -> None:
 )
 def test_stylized_facts_reads_numbers_from_fact_fields(text: str, value: float) -> None:
     assert _stylized_facts_module().number(text) == value
+
+
+def test_stylized_facts_reads_f26_top_five_total() -> None:
+    """F26's target (the top five's 2025 money) is read from its note, never pasted."""
+    sf = _stylized_facts_module()
+    note = ("Top 5 (OpenAI, Scale, Anthropic, Prometheus, xAI) raised $84bn = 20% of all VC; "
+            "largest round $40bn OpenAI")  # F26's notes in ../shared/data/stylized_facts.csv, verbatim
+    assert sf.raised_in_notes(note) == 84.0
+    with pytest.raises(ValueError):
+        sf.raised_in_notes("no total here")
+
+
+def test_top_raisers_sum_the_largest_raisers_of_the_year() -> None:
+    """Rounds and entrants' first rounds count; other years, other kinds and the opening
+    capital (step 0) do not; each firm's rounds are summed before ranking."""
+    sf = _stylized_facts_module()
+    events = pl.DataFrame({
+        "step": [0, 30, 31, 32, 33, 34, 35, 40, 20],
+        "date": ["2023-01", "2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-05", "2024-09"],
+        "kind": ["entry", "funding_round", "funding_round", "entry", "funding_round", "round_failed",
+                 "funding_round", "funding_round", "funding_round"],
+        "agent_id": [1, 2, 2, 3, 4, 5, 6, 2, 7],
+        "amount_usd": [9e9, 1e9, 2e9, 4e9, 0.5e9, 8e9, 0.25e9, 7e9, 6e9],
+    })
+    assert sf.top_raisers_bn(events, "2025", 2) == pytest.approx(7.0)  # firm 3 (4) + firm 2 (1 + 2)
+    assert sf.top_raisers_bn(events, "2025", 5) == pytest.approx(7.75)
