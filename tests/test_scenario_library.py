@@ -215,3 +215,28 @@ def test_top_raisers_sum_the_largest_raisers_of_the_year() -> None:
     })
     assert sf.top_raisers_bn(events, "2025", 2) == pytest.approx(7.0)  # firm 3 (4) + firm 2 (1 + 2)
     assert sf.top_raisers_bn(events, "2025", 5) == pytest.approx(7.75)
+
+
+def test_resampled_pass_share_flags_knife_edges_and_keeps_seeds_paired() -> None:
+    """A verdict far from its threshold passes in every resample, one at the threshold in
+    about half; a seed's runs are resampled together (a paired gap never flips); one result."""
+    sf = _stylized_facts_module()
+
+    def res_of(**cols: list[float]) -> dict:
+        return {name: [(i, {"x": x}, None) for i, x in enumerate(v)] for name, v in cols.items()}
+
+    def rows_of(res: dict) -> list:
+        a = [s["x"] for _, s, _ in res["a"]]
+        b = [s["x"] for _, s, _ in res["b"]]
+        return [sf.Row("far", "", "", sf.median(a) > -100), sf.Row("edge", "", "", sf.median(a) > 0),
+                sf.Row("paired", "", "", sf.median(a) > sf.median(b))]
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(64)
+    a -= np.median(a)  # the median sits on the edge row's threshold
+    b = a - 0.01  # each seed's b is just below its a; medians of unpaired draws would cross
+    share = sf.resampled_pass_share(res_of(a=list(a), b=list(b)), rows_of, n=200)
+    assert share[0] == 1.0
+    assert 0.2 < share[1] < 0.8
+    assert share[2] == 1.0
+    assert share == sf.resampled_pass_share(res_of(a=list(a), b=list(b)), rows_of, n=200)
