@@ -58,7 +58,8 @@ GAP_FROM = "2025-07"
 def load_facts(path: Path = FACTS_CSV) -> dict[str, dict[str, str]]:
     """Rows of stylized_facts.csv by id (all fields as text)."""
     if not path.is_file():
-        sys.exit(f"error: {path}: stylized facts not found (set AIBUBBLE_SHARED_DATA to its folder)")
+        print(f"error: {path}: stylized facts not found (set AIBUBBLE_SHARED_DATA to its folder)", file=sys.stderr)
+        sys.exit(2)
     df = pl.read_csv(path, infer_schema_length=0)
     return {r["id"]: r for r in df.iter_rows(named=True)}
 
@@ -404,6 +405,24 @@ def print_table(rows: list[Row], robust: list[float]) -> None:
           f"{RESAMPLES} bootstrap resamples of the seeds, {sum(x <= 0.1 for x in robust)} fail in >= 90%")
 
 
+def markdown_table(rows: list[Row], robust: list[float]) -> str:
+    """The table as Markdown, as the README shows it (failures in bold)."""
+    lines = ["| fact | target | simulated median [10%, 90%] | pass | passes in resamples |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r.fact} | {r.target} | {r.simulated} | {'PASS' if r.ok else '**FAIL**'} | {pct(share)} |"
+              for r, share in zip(rows, robust)]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to a temp file beside `path`, then rename: never a half-written table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 # --- the chain of events of one burst ---------------------------------------------------------
 def burst_chain(seed: int, m: pl.DataFrame, ev: pl.DataFrame) -> None:
     """Month by month around the burst: sentiment, rounds, failures, fire sales, prices."""
@@ -590,12 +609,17 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="parameter override for every configuration (repeatable), e.g. to test a calibration")
     ap.add_argument("--no-figures", action="store_true", help="skip docs/figures/")
+    ap.add_argument("--markdown", type=Path, default=None, metavar="FILE",
+                    help="also write the table as Markdown to FILE (as in the README)")
     args = ap.parse_args()
-    facts = load_facts()
     names = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = sorted(set(names) - set(CONFIGS))
     if unknown:
-        sys.exit(f"error: --configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
+        ap.error(f"--configs {', '.join(unknown)}: unknown; choose from {', '.join(CONFIGS)}")
+    if "baseline" not in names:
+        ap.error(f"--configs {args.configs}: must include baseline (every row compares with it)")
+    if args.markdown is not None and (args.markdown.is_dir() or args.markdown.parent.is_file()):
+        ap.error(f"--markdown {args.markdown}: not a file path (a folder, or under a file)")
     extra = tuple(args.set)
     if extra:
         from hardware_models.errors import InputError
@@ -603,11 +627,16 @@ def main() -> None:
         try:
             _scenario("baseline", extra)  # a bad key or value stops here, before any run
         except InputError as exc:
-            sys.exit(f"error: {exc}")
+            ap.error(str(exc))
         print(f"with --set {' '.join(extra)}")
+    facts = load_facts()
     res, events = run_all(names, args.seeds, args.workers, args.months, extra)
     rows = build_rows(res, facts)
-    print_table(rows, resampled_pass_share(res, lambda r: build_rows(r, facts)))
+    robust = resampled_pass_share(res, lambda r: build_rows(r, facts))
+    print_table(rows, robust)
+    if args.markdown is not None:
+        write_atomically(args.markdown, markdown_table(rows, robust))
+        print(f"table: {args.markdown}")
     burst = next(((s, f) for s, summ, f in res.get("baseline", []) if summ["burst"]), None)
     if burst is None:
         print("\nno baseline seed burst: no chain of events to show")

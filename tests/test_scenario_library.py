@@ -240,3 +240,29 @@ def test_resampled_pass_share_flags_knife_edges_and_keeps_seeds_paired() -> None
     assert 0.2 < share[1] < 0.8
     assert share[2] == 1.0
     assert share == sf.resampled_pass_share(res_of(a=list(a), b=list(b)), rows_of, n=200)
+
+
+def test_stylized_facts_markdown_table_is_written_whole(tmp_path) -> None:
+    """--markdown writes the README's table: one row a fact, failures in bold, the resample share."""
+    sf = _stylized_facts_module()
+    rows = [sf.Row("F14 capex", "~725", "363 [265, 457]", True), sf.Row("F24 funding", "~132", "15.5", False)]
+    out = tmp_path / "docs" / "table.md"
+    sf.write_atomically(out, sf.markdown_table(rows, [0.61, 0.0]))
+    lines = out.read_text().splitlines()
+    assert lines[2] == "| F14 capex | ~725 | 363 [265, 457] | PASS | 61% |"
+    assert lines[3] == "| F24 funding | ~132 | 15.5 | **FAIL** | 0% |"
+    assert [p.name for p in out.parent.iterdir()] == ["table.md"]  # no temp file left behind
+
+
+@pytest.mark.parametrize("args", [["--configs", "nope"], ["--configs", "rate_shock"], ["--markdown", "."],
+                                  ["--set", "investors.nope=1"]])
+def test_stylized_facts_bad_flags_exit_2_before_any_run(args: list[str]) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "stylized_facts.py"
+    done = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
+    assert "runs (" not in done.stdout
