@@ -20,7 +20,8 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -414,13 +415,25 @@ def markdown_table(rows: list[Row], robust: list[float]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to a temp file beside `path`, then rename: never a half-written table."""
+@contextmanager
+def _atomic(path: Path) -> Iterator[str]:
+    """A temp file beside `path` to write, renamed onto it when the block ends well: readers
+    never see half a file, and a failed write leaves no temp file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are ordinary files
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write text to `path` whole or not at all (the --markdown table)."""
+    with _atomic(path) as tmp:
+        Path(tmp).write_text(text)
 
 
 # --- the chain of events of one burst ---------------------------------------------------------
@@ -471,12 +484,9 @@ def burst_chain(seed: int, m: pl.DataFrame, ev: pl.DataFrame) -> None:
 # --- figures ------------------------------------------------------------------------------------
 def _save(fig, name: str) -> Path:
     """Write a PNG atomically (temp file, then rename)."""
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=FIGURES)
-    os.close(fd)
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
     path = FIGURES / name
-    os.replace(tmp, path)
+    with _atomic(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     return path
 
 

@@ -252,6 +252,7 @@ def test_stylized_facts_markdown_table_is_written_whole(tmp_path) -> None:
     assert lines[2] == "| F14 capex | ~725 | 363 [265, 457] | PASS | 61% |"
     assert lines[3] == "| F24 funding | ~132 | 15.5 | **FAIL** | 0% |"
     assert [p.name for p in out.parent.iterdir()] == ["table.md"]  # no temp file left behind
+    assert out.stat().st_mode & 0o777 == 0o644  # an ordinary file, not mkstemp's private one
 
 
 @pytest.mark.parametrize("args", [["--configs", "nope"], ["--configs", "rate_shock"], ["--markdown", "."],
