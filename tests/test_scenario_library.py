@@ -206,8 +206,9 @@ def test_top_raisers_sum_the_largest_raisers_of_the_year() -> None:
     capital (step 0) do not; each firm's rounds are summed before ranking."""
     sf = _stylized_facts_module()
     events = pl.DataFrame({
+        # step 0 is the opening capital, dated 2025-01 here as in a run that starts then
         "step": [0, 30, 31, 32, 33, 34, 35, 40, 20],
-        "date": ["2023-01", "2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-05", "2024-09"],
+        "date": ["2025-01", "2025-07", "2025-08", "2025-09", "2025-10", "2025-11", "2025-12", "2026-05", "2024-09"],
         "kind": ["entry", "funding_round", "funding_round", "entry", "funding_round", "round_failed",
                  "funding_round", "funding_round", "funding_round"],
         "agent_id": [1, 2, 2, 3, 4, 5, 6, 2, 7],
