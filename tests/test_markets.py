@@ -140,6 +140,16 @@ def test_syndicate_lead_prices_and_close_quotes_join() -> None:
     assert fills.tolist() == [60.0, 40.0, 0.0]  # 100 is more than 25% below the lead
 
 
+def test_optional_rounds_are_sized_by_the_book_needed_rounds_need_their_minimum() -> None:
+    # a book covering 20% of the ask: a round the lab must raise fails at a 30% minimum...
+    assert not capital.round_closes(20.0, 100.0, True, 0.3, 0.1)
+    # ...a round raised by choice takes the 20% at the lead's price...
+    assert capital.round_closes(20.0, 100.0, False, 0.3, 0.1)
+    # ...but not a token book under its own minimum
+    assert not capital.round_closes(5.0, 100.0, False, 0.3, 0.1)
+    assert capital.round_closes(30.0, 100.0, True, 0.3, 0.1)
+
+
 def test_round_kinds() -> None:
     assert capital.round_kind(100.0, 0.0) == "first"
     assert capital.round_kind(130.0, 100.0) == "up"

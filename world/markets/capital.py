@@ -124,6 +124,14 @@ def round_kind(pre_money_usd: float, last_post_usd: float, band: float = 0.05) -
     return "up" if r > 1 + band else "down" if r < 1 - band else "flat"
 
 
+def round_closes(raised_usd: float, ask_usd: float, needed: bool, min_fill_needed: float,
+                 min_fill_optional: float) -> bool:
+    """Whether a book of `raised_usd` closes a round asking `ask_usd`: a round the lab must
+    raise needs `min_fill_needed` of its ask; one raised by choice is sized by the book and
+    closes from `min_fill_optional` of it."""
+    return raised_usd >= (min_fill_needed if needed else min_fill_optional) * ask_usd
+
+
 def run(model: ComputeEconomy) -> None:
     """The month's capital market: sentiment, LP inflows, rounds, circular deals, entry."""
     ip = model.p.investors
@@ -173,7 +181,13 @@ def _lp_inflows(model: ComputeEconomy) -> None:
 
 
 def _rounds(model: ComputeEconomy, seekers: list) -> None:
-    """Investors pick deals (logit on score with herding), then each round is syndicated."""
+    """Investors pick deals (logit on score with herding), then each round is syndicated.
+
+    A round a lab must raise closes only if the book covers `min_fill_needed` of the ask; a
+    round it raises by choice (opportunistic or pre-emptive) is sized by the book: it takes
+    what the syndicate offers at the lead's price once that reaches `min_fill_optional`
+    (mega-rounds are sized to demand, F26: OpenAI's $40bn of 2025).
+    """
     ip = model.p.investors
     rng = model.streams["capital"]
     offers: dict[int, list[tuple[object, float, float]]] = {s.unique_id: [] for s in seekers}
@@ -206,7 +220,7 @@ def _rounds(model: ComputeEconomy, seekers: list) -> None:
                                np.array([x[0].unique_id for x in o]))
         raised = float(fills.sum())
         s.last_ask_step = model.t
-        if raised < 0.3 * ask:
+        if not round_closes(raised, ask, needed, ip.min_fill_needed, ip.min_fill_optional):
             s.failed_rounds += needed
             model.log_event("round_failed", s, None, ask, f"offers={len(o)}" + ("" if needed else " optional"))
             continue
