@@ -77,7 +77,7 @@ class InvestorParams(_Section):
     lp_inflow_usd_per_month: float = Field(6e9, ge=0)  # F24: ~$86bn AI VC in 2023 ~ $7bn/month
     lp_rate_sensitivity: float = Field(8.0, ge=0, le=100)  # assumption: inflows fall ~8%/pp of rates
     lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns
-    deploy_share_per_month: float = Field(0.25, ge=0, le=1)  # the most of its dry powder a fund puts into one month's deal; calibrated on F26 (top five raised $84bn in 2025): 0.12 gave 35 $bn, 0.25 56, 0.5 79 (README)
+    deploy_share_per_month: float = Field(0.25, ge=0, le=1)  # the most of its dry powder a fund puts into one month's deal; calibrated on F26 (top five raised $84bn in 2025): 0.12 gave 35 $bn, 0.25 56, 0.5 79 but F14 a coin flip (README); assumption before: 0.12, funds deploying over ~8 months
     min_fill_needed: float = Field(0.3, ge=0, le=1)  # assumption: a round a lab must raise fails below 30% of its ask
     min_fill_optional: float = Field(0.1, ge=0, le=1)  # assumption: a round raised by choice takes what the book offers from 10% of its ask
     fundamental_multiple: float = Field(10.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
@@ -165,7 +165,7 @@ class StartupParams(_Section):
 class VendorParams(_Section):
     nvidia_units_per_month: float = Field(100_000, gt=0)  # F19: ~300k H100 per quarter in 2023
     other_units_per_month: float = Field(15_000, gt=0)  # assumption: AMD / Huawei / Cambricon volumes
-    capacity_growth_per_year: float = Field(1.1, ge=0, le=10)  # assumption, under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): 0.8 gives the largest vendor x1.2 a year; 2.0 with a 6-month lag matches F18 but overbuilds by 2026 (README, calibration trials)
+    capacity_growth_per_year: float = Field(1.1, ge=0, le=10)  # calibrated on F14 (2026 capex ~725 $bn within x2), under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): 1.1 takes the largest vendor x1.5 from CQ3-2023 to CQ2-2025 (F18 x2.83); 0.8 gave 2026 capex 355 $bn, 1.4 461 with AI startups' revenue 48 $bn; 2.0 with a 6-month lag matches F18 but overbuilds by 2026 (README, calibration)
     expansion_lag_months: int = Field(12, ge=0, le=60)  # assumption: CoWoS/HBM lines take ~a year
     lead_time_months: int = Field(3, ge=0, le=24)  # F19: server lead times 36-52 weeks at the peak
     backlog_price_elasticity: float = Field(0.15, ge=0, le=5)  # S14: +15-20% server prices under shortage
