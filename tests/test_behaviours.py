@@ -225,7 +225,6 @@ def test_preemptive_rounds_raise_more_venture_money() -> None:
     assert funding({}) > funding({"startups.preemptive_uplift": 0.0})
 
 
-
 def test_optional_rounds_sized_by_the_book_raise_more_venture_money() -> None:
     """Labs raising by choice take what the syndicate offers; if such rounds needed a full
     book instead (a pre-emptive ask at 15% of a market valuation rarely fills), less money
