@@ -77,7 +77,7 @@ class InvestorParams(_Section):
     lp_inflow_usd_per_month: float = Field(6e9, ge=0)  # F24: ~$86bn AI VC in 2023 ~ $7bn/month
     lp_rate_sensitivity: float = Field(8.0, ge=0, le=100)  # assumption: inflows fall ~8%/pp of rates
     lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns
-    deploy_share_per_month: float = Field(0.25, ge=0, le=1)  # the most of its dry powder a fund puts into one month's deal; calibrated on F26 (top five raised $84bn in 2025): 0.12 gave 35 $bn, 0.25 56, 0.5 79 but F14 a coin flip (README); assumption before: 0.12, funds deploying over ~8 months
+    deploy_share_per_month: float = Field(0.25, ge=0, le=1)  # the most of its dry powder a fund puts into one month's deal; calibrated on F26 (top five raised $84bn in 2025): 0.12 gave 35 $bn, 0.25 56, 0.5 79 but F14 a coin flip (trials with no minimum fill; README); assumption before: 0.12, funds deploying over ~8 months
     min_fill_needed: float = Field(0.3, ge=0, le=1)  # assumption: a round a lab must raise fails below 30% of its ask
     min_fill_optional: float = Field(0.1, ge=0, le=1)  # assumption: a round raised by choice takes what the book offers from 10% of its ask
     fundamental_multiple: float = Field(10.0, gt=0, le=200)  # assumption: EV/forward revenue of fast-growing software
