@@ -176,10 +176,24 @@ class Hyperscaler(Provider, mesa.Agent):
                     self.on_order_mw += units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
         self.build()
 
+    def on_order_due_mw(self) -> float:
+        """MW for the chips on order that the vendors will ship while a building goes up.
+
+        Orders queue behind the vendors' backlog (expected wait = backlog / monthly output);
+        a shell is started for the share due within the construction lag, not for a queue
+        that would take years to ship (before, owners built for all of it, and 2025's capex
+        was three quarters buildings where real AI capex is mostly servers).
+        """
+        lag = self.model.p.hyperscalers.construction_lag_months
+        vendors = self.model.vendors
+        wait = sum(v.backlog_h100e for v in vendors) / max(sum(v.capacity_h100e for v in vendors), 1.0)
+        return self.on_order_mw * min(1.0, (lag + 1) / max(wait, 1e-9))
+
     def build(self) -> None:
-        """Start buildings for everything owned or on order, ready after the construction lag."""
+        """Start buildings for the chips owned and those due from the vendors within the
+        construction lag; they are ready after the lag."""
         hp = self.model.p.hyperscalers
-        need_mw = self.mw_needed(self.fleet) + self.mw_needed(self.unpowered) + self.on_order_mw
+        need_mw = self.mw_needed(self.fleet) + self.mw_needed(self.unpowered) + self.on_order_due_mw()
         pipeline = self.power_mw + sum(mw for _, mw in self.construction)
         if need_mw <= pipeline:
             return

@@ -165,7 +165,7 @@ class StartupParams(_Section):
 class VendorParams(_Section):
     nvidia_units_per_month: float = Field(100_000, gt=0)  # F19: ~300k H100 per quarter in 2023
     other_units_per_month: float = Field(15_000, gt=0)  # assumption: AMD / Huawei / Cambricon volumes
-    capacity_growth_per_year: float = Field(1.1, ge=0, le=10)  # calibrated on F14 (2026 capex ~725 $bn within x2), under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): 1.1 takes the largest vendor x1.5 from CQ3-2023 to CQ2-2025 (F18 x2.83); 0.8 gave 2026 capex 355 $bn, 1.4 461 with AI startups' revenue 48 $bn; 2.0 with a 6-month lag matches F18 but overbuilds by 2026 (README, calibration)
+    capacity_growth_per_year: float = Field(1.4, ge=0, le=10)  # calibrated on F14 (2026 capex ~725 $bn within x2), under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): with owners building only for chips due within the construction lag, 1.1 gave 2026 capex 333 $bn, 1.4 437, 1.7 546, 2.0 650 (S07's ratio 17.1x but bursts without trend followers 23%); 2.0 with a 6-month lag matches F18 (README, calibration)
     expansion_lag_months: int = Field(12, ge=0, le=60)  # assumption: CoWoS/HBM lines take ~a year
     lead_time_months: int = Field(3, ge=0, le=24)  # F19: server lead times 36-52 weeks at the peak
     backlog_price_elasticity: float = Field(0.15, ge=0, le=5)  # S14: +15-20% server prices under shortage
