@@ -264,6 +264,16 @@ class Hyperscaler(Provider, mesa.Agent):
         hp = self.model.p.hyperscalers
         return hp.core_cash_flow_usd_per_month * self.scale * (1 + hp.core_cash_growth_per_year) ** self.model.years
 
+    def non_ai_capex_usd(self) -> float:
+        """The core business's own capex this month (offices, retail logistics, classic cloud).
+
+        It is paid before the core cash flow reaches the AI side, so it buys no chips; it is
+        reported because the capex facts (F12-F14, S07) count company-wide capex.
+        """
+        if self.variant != "hyperscaler":
+            return 0.0
+        return self.core_cash_flow_usd() * self.model.p.hyperscalers.non_ai_capex_share
+
     def spare(self, chip_id: str) -> float:
         """Chip-months free for the market after the lab and long-term contracts."""
         cap = self.fleet.get(chip_id, 0)

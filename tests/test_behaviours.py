@@ -250,3 +250,17 @@ def test_owners_build_for_the_chips_due_within_the_construction_lag() -> None:
     for v in m.vendors:
         v.backlog_h100e = 4 * (lag + 1) * v.capacity_h100e  # a wait of four construction lags
     assert o.on_order_due_mw() == pytest.approx(25.0)
+
+
+def test_non_ai_capex_is_reported_at_its_share_of_core_cash_and_buys_no_chips() -> None:
+    """The capex facts count company-wide capex; the core business's own share of it is
+    reported beside the AI capex and changes nothing else in the economy."""
+    share = 0.5
+    with_it, without = _run({"hyperscalers.non_ai_capex_share": share}, months=18), \
+        _run({"hyperscalers.non_ai_capex_share": 0.0}, months=18)
+    last = with_it.model_rows[-1]
+    core = sum(o.core_cash_flow_usd() for o in with_it.owners if o.alive and o.variant == "hyperscaler")
+    assert last["non_ai_capex_usd"] == pytest.approx(share * core)
+    assert all(r["non_ai_capex_usd"] == 0.0 for r in without.model_rows)
+    strip = [{k: v for k, v in r.items() if k != "non_ai_capex_usd"} for r in with_it.model_rows]
+    assert strip == [{k: v for k, v in r.items() if k != "non_ai_capex_usd"} for r in without.model_rows]
