@@ -143,7 +143,6 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) 
         "api_price_fall_s01": quarter_fall("api_price_index_usd_per_mtok", "2024-01", "2025-01"),
         "api_price_fall_2y_q": quarter_fall("api_price_index_usd_per_mtok", "2023-01", "2025-01"),
         "capex_2026_bn": capex_2026,
-        "ai_capex_2026_bn": year_bn("capex_usd", 2026),
         "ai_revenue_2026_bn": year_bn("ai_revenue_usd", 2026),
         "startup_revenue_2026_bn": startup_rev_2026,
         "capex_to_startup_revenue_2026": capex_2026 / startup_rev_2026 if startup_rev_2026 > 0 else float("nan"),

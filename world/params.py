@@ -108,7 +108,7 @@ class HyperscalerParams(_Section):
     construction_lag_months: int = Field(18, ge=0, le=84)  # S04/F35: 12 -> 24 months build
     forecast_window_months: int = Field(12, ge=1, le=36)  # assumption: trailing window for trend extrapolation
     max_growth_per_year: float = Field(2.0, ge=0, le=20)  # assumption: cap on extrapolated growth
-    core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # F13: ~$126bn/yr big-5 capex 2023, funded by core cash
+    core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # what a big cloud's core business hands its AI side a month, after its own capex (non_ai_capex_share); assumption, with F13 as the scale (big-5 capex ~$126bn in 2023, paid from core cash)
     core_cash_growth_per_year: float = Field(0.16, ge=-0.5, le=2)  # calibrated on F14 (2026 capex within x2 of ~$725bn; 0.12 gave 355); assumption: cloud/ads cash grows ~16%/yr
     non_ai_capex_share: float = Field(0.5, ge=0, le=5)  # the core business's own capex over the core cash flow it leaves for AI; F13: the big five's capex was 123 $bn in 2022, before the AI boom, against the four US clouds' core cash flow of 2022 here (6e9/1.16 a month each, 248 $bn a year): ~0.5 (Oracle, F13's fifth, ignored). Reported only (F12-F14 and S07 count company-wide capex); it buys no chips
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
