@@ -232,6 +232,10 @@ class ComputeEconomy(mesa.Model):
     def startups_alive(self) -> list[Startup]:
         return [s for s in self.startups if s.alive]
 
+    def record_funding(self, usd: float) -> None:
+        """Venture money raised this month, by rounds and entrants' first rounds (`funding_usd`)."""
+        self.month["funding_usd"] = self.month.get("funding_usd", 0.0) + usd
+
     def entry_demand_mtok(self, s: Startup) -> float:
         """A new provider sizes serving for a small slice of its region's demand (assumption: 0.5%)."""
         return 0.005 * self.month.get(f"prev_demand_{s.region}", 0.0)

@@ -110,7 +110,7 @@ def new_startup(model: ComputeEconomy, region: str) -> Startup:
     s.last_round_step = model.t
     s.plan_burn()
     if model.steps > 0 and paid > 0:  # an entrant's first round is venture funding of the month
-        model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + paid
+        model.record_funding(paid)
     model.log_event("entry", s, lead, paid, s.strategy)
     return s
 

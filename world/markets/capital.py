@@ -253,7 +253,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
         s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
     model.deals.append((model.t, s.unique_id))
     model.deal_count[s.unique_id] = model.deal_count.get(s.unique_id, 0) + 1
-    model.month["funding_usd"] = model.month.get("funding_usd", 0.0) + raised
+    model.record_funding(raised)
     lead = max(fills, key=lambda x: (x[1], -x[0].unique_id))[0]
     model.log_event("funding_round", s, lead, raised, f"{kind} pre={pre:.4g} post={post:.4g}")
 
