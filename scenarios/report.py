@@ -72,7 +72,7 @@ def _valuation(m: pl.DataFrame, path: Path) -> None:
     fig, a = plt.subplots(figsize=(8, 4))
     a.plot(x, m["valuation_index_usd"] / 1e9, label="valuation index", lw=2)
     a.plot(x, m["ai_revenue_usd"] * 12 / 1e9, label="AI revenue (annualised)", lw=1.5)
-    a.plot(x, m["capex_usd"].rolling_sum(12, min_samples=1) / 1e9, label="capex (trailing 12 months)", lw=1)
+    a.plot(x, m["capex_usd"].rolling_sum(12, min_samples=1) / 1e9, label="AI capex (trailing 12 months)", lw=1)
     a.set_yscale("log")
     a.set_ylabel("USD bn")
     a.set_title("Valuation vs revenue vs capex")

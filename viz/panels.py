@@ -124,7 +124,7 @@ SERIES = {
         left=(
             Line("valuation_index_usd", "aggregate valuation", "#9467bd"),
             Line("ai_revenue_usd", "AI revenue x12", "#2ca02c", factor=12.0),
-            Line("capex_usd", "capex x12", "#8c564b", factor=12.0, style="--", width=0.9),
+            Line("capex_usd", "AI capex x12", "#8c564b", factor=12.0, style="--", width=0.9),
         ),
         left_label="$ (log)",
         left_log=True,
