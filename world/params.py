@@ -109,7 +109,7 @@ class HyperscalerParams(_Section):
     forecast_window_months: int = Field(12, ge=1, le=36)  # assumption: trailing window for trend extrapolation
     max_growth_per_year: float = Field(2.0, ge=0, le=20)  # assumption: cap on extrapolated growth
     core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # what a big cloud's core business hands its AI side a month, after its own capex (non_ai_capex_share); assumption, with F13 as the scale (big-5 capex ~$126bn in 2023, paid from core cash)
-    core_cash_growth_per_year: float = Field(0.16, ge=-0.5, le=2)  # calibrated on F14 (2026 capex within x2 of ~$725bn; 0.12 gave 355); assumption: cloud/ads cash grows ~16%/yr
+    core_cash_growth_per_year: float = Field(0.16, ge=-0.5, le=2)  # calibrated on F14 (2026 capex within x2 of ~$725bn; 0.12 gave 355; AI capex, before the core business's capex was counted); assumption: cloud/ads cash grows ~16%/yr
     non_ai_capex_share: float = Field(0.5, ge=0, le=5)  # the core business's own capex over the core cash flow it leaves for AI; F13: the big five's capex was 123 $bn in 2022, before the AI boom, against the four US clouds' core cash flow of 2022 here (6e9/1.16 a month each, 248 $bn a year): ~0.5 (Oracle, F13's fifth, ignored). Reported only (F12-F14 and S07 count company-wide capex); it buys no chips
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
     lab_training_share: float = Field(0.006, ge=0, le=1)  # assumption: in-house labs train with 0.6% of core cash flow (~$0.4bn/yr per big cloud in 2023), growing with it; calibrated on S07's revenue (< 40 $bn: the clouds' own models take token share from the startups): 0.003 gave 46 $bn (price step 0.5), and with the price step at 0.6: 0.005 40, 0.006 35, 0.008 34 with the 2023 GPU-hour spike (F01a) then in doubt (vendors at 1.1, before the building rule); 1-2% kill the spike ($4.5/h) and at 2% make bursts fundamental (README)
@@ -166,7 +166,7 @@ class StartupParams(_Section):
 class VendorParams(_Section):
     nvidia_units_per_month: float = Field(100_000, gt=0)  # F19: ~300k H100 per quarter in 2023
     other_units_per_month: float = Field(15_000, gt=0)  # assumption: AMD / Huawei / Cambricon volumes
-    capacity_growth_per_year: float = Field(1.4, ge=0, le=10)  # calibrated on F14 (2026 capex ~725 $bn within x2), under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): with owners building only for chips due within the construction lag, 1.1 gave 2026 capex 333 $bn, 1.4 437, 1.7 546, 2.0 650 (S07's ratio 17.1x but bursts without trend followers 23%); 2.0 with a 6-month lag matches F18 (README, calibration)
+    capacity_growth_per_year: float = Field(1.4, ge=0, le=10)  # calibrated on F14 (2026 capex ~725 $bn within x2), under F17/F18 (DC revenue 2.4-2.8x a year 2023-25): with owners building only for chips due within the construction lag, 1.1 gave 2026 AI capex 333 $bn (F14 now counts the core business's capex too: 732 at 1.4), 1.4 437, 1.7 546, 2.0 650 (S07's ratio 17.1x but bursts without trend followers 23%); 2.0 with a 6-month lag matches F18 (README, calibration)
     expansion_lag_months: int = Field(12, ge=0, le=60)  # assumption: CoWoS/HBM lines take ~a year
     lead_time_months: int = Field(3, ge=0, le=24)  # F19: server lead times 36-52 weeks at the peak
     backlog_price_elasticity: float = Field(0.15, ge=0, le=5)  # S14: +15-20% server prices under shortage
