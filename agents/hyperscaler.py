@@ -40,7 +40,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.power_mw = 0.0
         self.construction: list[tuple[int, float]] = []  # (step ready, MW)
         self.on_order_h100e = 0.0
-        self.on_order_mw = 0.0
+        self.on_order_mw: dict[str, float] = {}  # vendor name -> MW of the chips on order from it
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
         self.internal_need_h100e = 0.0
@@ -171,23 +171,23 @@ class Hyperscaler(Provider, mesa.Agent):
             if chip_id is not None:
                 units = int(min(gap / self.model.h100e(chip_id), budget / (price + self.building_usd_per_chip(chip_id))))
                 if units > 0:
-                    self.model.order_chips(self, chip_id, units, price, priority=int(self.variant != "state"))
+                    vendor = self.model.order_chips(self, chip_id, units, price, priority=int(self.variant != "state"))
                     self.on_order_h100e += units * self.model.h100e(chip_id)
-                    self.on_order_mw += units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+                    mw = units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+                    self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
         self.build()
 
     def on_order_due_mw(self) -> float:
-        """MW for the chips on order that the vendors will ship while a building goes up.
+        """MW for the chips on order that their vendors will ship while a building goes up.
 
-        Orders queue behind the vendors' backlog (expected wait = backlog / monthly output);
-        a shell is started for the share due within the construction lag, not for a queue
-        that would take years to ship (before, owners built for all of it, and 2025's capex
-        was three quarters buildings where real AI capex is mostly servers).
+        Each order queues behind its own vendor's backlog (expected wait = backlog / monthly
+        output); a shell is started for the share due within the construction lag, not for a
+        queue that would take years to ship (before, owners built for all of it, and 2025's
+        capex was three quarters buildings where real AI capex is mostly servers).
         """
         lag = self.model.p.hyperscalers.construction_lag_months
-        vendors = self.model.vendors
-        wait = sum(v.backlog_h100e for v in vendors) / max(sum(v.capacity_h100e for v in vendors), 1.0)
-        return self.on_order_mw * min(1.0, (lag + 1) / max(wait, 1e-9))
+        wait = {v.name: v.wait_months() for v in self.model.vendors}
+        return sum(mw * min(1.0, (lag + 1) / max(wait[name], 1e-9)) for name, mw in self.on_order_mw.items())
 
     def build(self) -> None:
         """Start buildings for the chips owned and those due from the vendors within the

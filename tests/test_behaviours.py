@@ -239,17 +239,17 @@ def test_optional_rounds_sized_by_the_book_raise_more_venture_money() -> None:
 
 def test_owners_build_for_the_chips_due_within_the_construction_lag() -> None:
     """A shell goes up for the chips the vendors will ship while it is built, not for a
-    queue that takes years to ship."""
+    queue that takes years to ship; each order waits behind its own vendor's queue."""
     m = _run(months=12)
     o = next(o for o in m.owners if o.alive and o.variant == "hyperscaler")
-    o.on_order_mw = 100.0
+    short, long_ = m.vendors[0], m.vendors[1]
+    o.on_order_mw = {short.name: 100.0, long_.name: 100.0}
     lag = m.p.hyperscalers.construction_lag_months
     for v in m.vendors:
         v.backlog_h100e = 0.0
-    assert o.on_order_due_mw() == pytest.approx(100.0)  # no queue: build for every chip on order
-    for v in m.vendors:
-        v.backlog_h100e = 4 * (lag + 1) * v.capacity_h100e  # a wait of four construction lags
-    assert o.on_order_due_mw() == pytest.approx(25.0)
+    assert o.on_order_due_mw() == pytest.approx(200.0)  # no queue: build for every chip on order
+    long_.backlog_h100e = 4 * (lag + 1) * long_.capacity_h100e  # a wait of four construction lags
+    assert o.on_order_due_mw() == pytest.approx(100.0 + 25.0)  # the other vendor's chips all come
 
 
 def test_non_ai_capex_is_reported_at_its_share_of_core_cash_and_buys_no_chips() -> None:

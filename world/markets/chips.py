@@ -124,7 +124,8 @@ def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
     hp = model.p.hyperscalers
     k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
     mw = units * model.chip(k.chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
-    k.buyer.on_order_mw = max(k.buyer.on_order_mw - mw, 0.0)
+    name = k.vendor.name
+    k.buyer.on_order_mw[name] = max(k.buyer.on_order_mw.get(name, 0.0) - mw, 0.0)
 
 
 def _pay_for(model: ComputeEconomy, k, units: int) -> int:
