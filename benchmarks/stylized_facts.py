@@ -506,6 +506,14 @@ def _date_ticks(ax, dates: list[str]) -> None:
     ax.set_xticks(ticks, [dates[i][:4] for i in ticks])
 
 
+def _finish_fan_panel(ax, dates: list[str], title: str) -> None:
+    """Title, legend, year ticks and grid: what every fan-chart panel ends with."""
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    _date_ticks(ax, dates)
+    ax.grid(alpha=0.3)
+
+
 def figures(res: dict) -> list[Path]:
     import matplotlib
 
@@ -566,18 +574,12 @@ def figures(res: dict) -> list[Path]:
     ax.axhline(1.0, color="0.3", lw=0.8)
     ax.set_yscale("log")
     ax.set_ylabel("index, 2023-01 = 1 (log)")
-    ax.set_title("Tokens: price falls, volume grows faster (Jevons)")
-    ax.legend(fontsize=8)
-    _date_ticks(ax, dates)
-    ax.grid(alpha=0.3)
+    _finish_fan_panel(ax, dates, "Tokens: price falls, volume grows faster (Jevons)")
     ax = axes[1]
     _fan(ax, frames, "gpu_hour_price_usd", "tab:purple", "GPU-hour price (H100 class)")
     ax.set_ylabel("USD per GPU-hour")
     ax.set_yscale("log")
-    ax.set_title("GPU-hour rental price")
-    ax.legend(fontsize=8)
-    _date_ticks(ax, dates)
-    ax.grid(alpha=0.3)
+    _finish_fan_panel(ax, dates, "GPU-hour rental price")
     fig.suptitle(f"Baseline over {len(frames)} seeds: median and 10-90% band")
     paths.append(_save(fig, "emergence_price_volume.png"))
     plt.close(fig)
@@ -590,18 +592,12 @@ def figures(res: dict) -> list[Path]:
     ax.axhline(HHI_HIGHLY_CONCENTRATED_2023, color="0.3", ls=":", lw=1, label="1,800: highly concentrated (2023 guidelines)")
     ax.axhline(HHI_HIGHLY_CONCENTRATED_2010, color="0.3", ls="--", lw=1, label="2,500: highly concentrated (2010 guidelines)")
     ax.set_ylim(0, 10_000)
-    ax.set_title("Concentration (Herfindahl-Hirschman index)")
-    ax.legend(fontsize=8)
-    _date_ticks(ax, dates)
-    ax.grid(alpha=0.3)
+    _finish_fan_panel(ax, dates, "Concentration (Herfindahl-Hirschman index)")
     ax = axes[1]
     _fan(ax, frames, "n_startups_alive", "tab:green", "startups alive")
     _fan(ax, frames, "n_bankruptcies", "tab:red", "bankruptcies (cumulative)")
     _fan(ax, frames, "n_acquisitions", "tab:purple", "acquisitions (cumulative)")
-    ax.set_title("Firm count and exits")
-    ax.legend(fontsize=8)
-    _date_ticks(ax, dates)
-    ax.grid(alpha=0.3)
+    _finish_fan_panel(ax, dates, "Firm count and exits")
     fig.suptitle(f"Baseline over {len(frames)} seeds: consolidation (median and 10-90% band)")
     paths.append(_save(fig, "emergence_hhi_firms.png"))
     plt.close(fig)
