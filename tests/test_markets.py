@@ -132,6 +132,18 @@ def test_price_index_counts_only_capable_providers() -> None:
 
 
 # --- capital ------------------------------------------------------------------------------
+def test_distress_news_counts_firms_not_the_chip_classes_they_fire_sell() -> None:
+    """A neocloud that goes bankrupt and fire-sells three chip classes is one failure; a
+    covenant breach's fire sale by another firm is a second; other months and kinds are not."""
+    events = [{"step": 5, "kind": "bankruptcy", "agent_id": 7}]
+    events += [{"step": 5, "kind": "fire_sale", "agent_id": 7} for _ in range(3)]
+    events += [{"step": 5, "kind": "fire_sale", "agent_id": 9}, {"step": 4, "kind": "bankruptcy", "agent_id": 3},
+               {"step": 5, "kind": "funding_round", "agent_id": 2}]
+    assert capital.distress_news(events, 5, alive=10) == pytest.approx(-0.5 * 2 / 10)
+    assert capital.distress_news(events, 6, alive=10) == 0.0
+    assert capital.distress_news(events, 5, alive=0) == pytest.approx(-1.0)  # an empty field counts as one
+
+
 def test_syndicate_lead_prices_and_close_quotes_join() -> None:
     # ask 100; quotes (pre-money) 200 (id 3), 180 (id 1), 100 (id 2); tickets 60, 60, 60
     pre, fills = capital.syndicate(100.0, np.array([200.0, 180.0, 100.0]), np.array([60.0, 60.0, 60.0]),

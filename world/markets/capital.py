@@ -154,9 +154,7 @@ def _update_sentiment(model: ComputeEconomy) -> None:
     if len(rev) >= 24:  # year-on-year growth of trailing 12-month revenue
         g = float(np.clip(sum(rev[-12:]) / max(sum(rev[-24:-12]), 1.0) - 1.0, 0.0, 2.0))
     model.fundamental_multiple = ip.fundamental_multiple * (1.0 + ip.growth_premium * g) / (1.0 + ip.growth_premium)
-    failures = sum(1 for e in model.events_log if e["step"] == model.t - 1 and e["kind"] in ("bankruptcy", "fire_sale"))
-    alive = max(len(model.startups_alive()), 1)
-    news = -0.5 * failures / alive  # assumption: each failure in 10% of the field costs 5% of sentiment
+    news = distress_news(model.events_log, model.t - 1, len(model.startups_alive()))
     noise = ip.sentiment_noise_sd * model.streams["capital"].standard_normal()
     model.capital = step(model.capital, news, noise, ip.reversion, ip.trend_strength,
                          ip.switching_intensity, ip.fitness_memory, ip.fundamentalist_cost, model.rate,
@@ -164,6 +162,16 @@ def _update_sentiment(model: ComputeEconomy) -> None:
     x = model.capital.x[-1]
     model.market_multiple = model.fundamental_multiple * math.exp(x)
     model.sentiment_factor = float(np.clip(math.exp(x), 0.2, 3.0))
+
+
+def distress_news(events: list[dict], step: int, alive: int) -> float:
+    """Sentiment news from the firms that went bankrupt or fire-sold chips in `step`.
+
+    Each firm is one piece of news, however many events it logged (a fire sale logs each
+    chip class apart); assumption: each failure in 10% of the field costs 5% of sentiment.
+    """
+    firms = {e["agent_id"] for e in events if e["step"] == step and e["kind"] in ("bankruptcy", "fire_sale")}
+    return -0.5 * len(firms) / max(alive, 1)
 
 
 def _lp_inflows(model: ComputeEconomy) -> None:
