@@ -252,6 +252,25 @@ def test_owners_build_for_the_chips_due_within_the_construction_lag() -> None:
     assert o.on_order_due_mw() == pytest.approx(100.0 + 25.0)  # the other vendor's chips all come
 
 
+def test_chips_on_order_stay_booked_by_vendor_as_orders_ship_lapse_and_are_barred() -> None:
+    """Each owner's MW on order from a vendor equals its open orders with that vendor, month
+    after month, through shipments, lapses and the CN ban of 2024-07 (the famine scenario)."""
+    from scenarios.config import load_scenario
+
+    m = ComputeEconomy(load_scenario("china_compute_famine").params, seed=1)
+    hp = m.p.hyperscalers
+    checked = 0
+    for _ in range(36):
+        m.step()
+        for o in m.owners:
+            for v in m.vendors:
+                booked = sum(k.units * m.chip(k.chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+                             for k in m.chip_orders if k.buyer is o and k.vendor is v)
+                assert o.on_order_mw.get(v.name, 0.0) == pytest.approx(booked, rel=1e-9, abs=1e-6)
+                checked += booked > 0
+    assert checked > 50  # the books were not empty
+
+
 def test_non_ai_capex_is_reported_at_its_share_of_core_cash_and_buys_no_chips() -> None:
     """The capex facts count company-wide capex; the core business's own share of it is
     reported beside the AI capex and changes nothing else in the economy."""
