@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from agents.lite_line import LiteLine
 from agents.provider import Provider
 
 if TYPE_CHECKING:
@@ -57,8 +58,11 @@ class Hyperscaler(Provider, mesa.Agent):
         self.has_lab = variant == "hyperscaler"
         if self.has_lab:
             self.init_provider(quality=25.0 + 0.2 * model.streams["setup"].standard_normal(), tier="large", markup=0.8)
+        hp = model.p.hyperscalers
+        self.lite = LiteLine(self, hp.lab_lite_tier) if self.has_lab and hp.lab_lite else None
         self.training_budget_usd = 0.0
         self.lab_serve_h100e = 0.0
+        self.lite_serve_h100e = 0.0  # the small-model line's part of lab_serve_h100e
         self.lab_training_chips: dict[str, float] = {}
         self.offered_chip_months = 0.0
 
@@ -237,19 +241,24 @@ class Hyperscaler(Provider, mesa.Agent):
         return use
 
     def lab_need_h100e(self) -> float:
-        """Serving for last month's demand plus 20%, and training from a budget.
+        """Serving for last month's demand plus 20% (each product line), and training from a budget.
 
         The training budget is a share of core cash flow, scaled by market sentiment (the
         AI race heats up with valuations); it buys H100e at the lab's own cost.
         """
         hp = self.model.p.hyperscalers
-        best = self.model.region_best_serving_chip(self.region)
-        d = self.model.deployment(self.model_id, best)
-        per_chip = max(d.mtok_per_chip_month * self.model.p.markets.serving_utilisation, 1e-9)
-        serve = max(self.served_mtok + self.rationed_mtok, self.model.entry_demand_mtok(self) * 4) * 1.2 / per_chip
-        self.lab_serve_h100e = serve * self.model.h100e(best)
+        self.lite_serve_h100e = self._serve_h100e(self.lite) if self.lite is not None else 0.0
+        self.lab_serve_h100e = self._serve_h100e(self) + self.lite_serve_h100e
         self.training_budget_usd = self.core_cash_flow_usd() * hp.lab_training_share * self.model.sentiment_factor
         return self.lab_serve_h100e + self.training_budget_usd / self.own_cost_h100e()
+
+    def _serve_h100e(self, line: Provider) -> float:
+        """H100e a product line needs on the region's best chip: last month's demand plus 20%."""
+        best = self.model.region_best_serving_chip(self.region)
+        d = self.model.deployment(line.model_id, best)
+        per_chip = max(d.mtok_per_chip_month * self.model.p.markets.serving_utilisation, 1e-9)
+        serve = max(line.served_mtok + line.rationed_mtok, self.model.entry_demand_mtok(self) * 4) * 1.2 / per_chip
+        return serve * self.model.h100e(best)
 
     def own_cost_h100e(self) -> float:
         """Full cost of one owned H100e for a month: power plus straight-line depreciation."""
@@ -347,7 +356,10 @@ class Hyperscaler(Provider, mesa.Agent):
 
     @property
     def revenue_usd(self) -> float:
-        return self.rental_revenue_usd + (self.token_revenue_usd if self.has_lab else 0.0)
+        if not self.has_lab:
+            return self.rental_revenue_usd
+        lite = self.lite.token_revenue_usd if self.lite is not None else 0.0
+        return self.rental_revenue_usd + self.token_revenue_usd + lite
 
     def debt_ok(self) -> bool:
         return math.isfinite(self.debt_usd) and self.debt_usd >= 0

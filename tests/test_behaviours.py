@@ -283,3 +283,52 @@ def test_non_ai_capex_is_reported_at_its_share_of_core_cash_and_buys_no_chips() 
     assert all(r["non_ai_capex_usd"] == 0.0 for r in without.model_rows)
     strip = [{k: v for k, v in r.items() if k != "non_ai_capex_usd"} for r in with_it.model_rows]
     assert strip == [{k: v for k, v in r.items() if k != "non_ai_capex_usd"} for r in without.model_rows]
+
+
+def test_cloud_labs_sell_a_lite_model_on_their_oldest_chips() -> None:
+    """Each cloud lab also sells a small-tier model: it shares the lab's account and takes
+    capability from the flagship (capped at its tier); the flagship serves on the newest
+    chips, the lite line on the oldest, training takes the rest; the switch removes it."""
+    from world.markets.tokens import providers
+
+    m = _run(months=18)
+    labs = [o for o in m.owners if o.alive and o.has_lab]
+    assert labs and all(o.lite is not None and o.lite.tier == "small" for o in labs)
+    served_lite, older = 0.0, 0
+    for o in labs:
+        lite = o.lite
+        assert lite.unique_id == o.unique_id and lite.alive and lite.region == o.region
+        assert lite.quality == pytest.approx(min(o.quality, lite.quality_cap()))
+        assert lite.quality < o.quality  # the small tier's cap binds
+        assert lite in providers(m)
+        # the lab's own chips are split, not copied: serving + training = internal use
+        for c, n in o.internal_use.items():
+            used = o.serving_chips.get(c, 0.0) + lite.serving_chips.get(c, 0.0) + o.lab_training_chips.get(c, 0.0)
+            assert used == pytest.approx(n)
+        if o.serving_chips and lite.serving_chips:
+            years = {c: m.chip(c).launch_year for c in o.internal_use}
+            assert max(years[c] for c in lite.serving_chips) <= min(years[c] for c in o.serving_chips)
+            older += max(years[c] for c in lite.serving_chips) < max(years[c] for c in o.serving_chips)
+        served_lite += lite.served_mtok
+        assert o.revenue_usd == pytest.approx(o.rental_revenue_usd + o.token_revenue_usd + lite.token_revenue_usd)
+    assert served_lite > 0  # the lite lines sell
+    assert older > 0  # some lab serves its lite model on strictly older chips than its flagship
+    off = _run({"hyperscalers.lab_lite": False}, months=18)
+    assert all(o.lite is None for o in off.owners)
+    assert all(a.tier != "small" or a.kind == "startup" for a in providers(off))
+
+
+def test_token_concentration_counts_a_cloud_and_its_lite_line_as_one_firm() -> None:
+    """hhi_tokens is over firms: the per-agent rows (a cloud's served tokens summed over its
+    two lines) give the same HHI as the model row, month after month."""
+    import polars as pl
+
+    from world import metrics
+
+    m = _run(months=12)
+    agents = pl.DataFrame(m.agent_rows).filter(pl.col("served_mtok").is_not_null() & pl.col("alive"))
+    for row in m.model_rows:
+        served = agents.filter(pl.col("step") == row["step"])["served_mtok"].to_numpy()
+        if served.sum() > 0:
+            assert metrics.hhi(served) == pytest.approx(row["hhi_tokens"], rel=1e-9)
+            assert served.sum() == pytest.approx(row["token_volume_mtok"], rel=1e-9)

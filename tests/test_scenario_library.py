@@ -132,28 +132,24 @@ def test_china_compute_famine_splits_cn_high_end_from_low_end_prices() -> None:
     assert famine > open_, pairs
 
 
-def _cn_over_us(result: RunResult, what: str) -> float:
-    cn, us = {"api": ("api_price_index_cn_usd_per_mtok", "api_price_index_us_usd_per_mtok"),
-              "gpu": ("gpu_hour_price_cn_usd", "gpu_hour_price_usd")}[what]
+def _cn_over_us_api(result: RunResult) -> float:
     m = result.model.filter(pl.col("date") >= "2025-01")
-    return float(np.exp(np.mean(np.log(m[cn].to_numpy() / m[us].to_numpy()))))
+    return float(np.exp(np.mean(np.log(m["api_price_index_cn_usd_per_mtok"].to_numpy()
+                                       / m["api_price_index_us_usd_per_mtok"].to_numpy()))))
 
 
 def test_china_compute_famine_splits_cn_prices_from_the_rest() -> None:
-    """With export controls CN GPU-hours and tokens get dearer against the US than without.
+    """With export controls CN tokens get dearer against the US than without.
 
     Seeds differ a lot (a few CN providers and owners), so the gaps are compared in the
-    median over four seeds, from 2025-01 to 2027-12.
+    median over four seeds, from 2025-01 to 2027-12. (CN GPU-hours are not compared: per
+    H100e they are not dearer under the famine in this window; README, scenario library.)
     """
-    gaps: dict[str, list[tuple[float, float]]] = {"api": [], "gpu": []}
-    for seed in range(4):
-        famine = _run("china_compute_famine", seed, months=60)
-        open_ = _run("china_compute_famine", seed, (("policy.export_controls", False),), months=60)
-        for what, pairs in gaps.items():
-            pairs.append((_cn_over_us(famine, what), _cn_over_us(open_, what)))
-    for what, pairs in gaps.items():
-        famine_gap, open_gap = np.median(np.array(pairs), axis=0)
-        assert famine_gap > open_gap, (what, pairs)
+    pairs = [(_cn_over_us_api(_run("china_compute_famine", seed, months=60)),
+              _cn_over_us_api(_run("china_compute_famine", seed, (("policy.export_controls", False),), months=60)))
+             for seed in range(4)]
+    famine_gap, open_gap = np.median(np.array(pairs), axis=0)
+    assert famine_gap > open_gap, pairs
 
 
 @cache

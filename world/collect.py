@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from world import metrics
+from world.markets import tokens
 from world.ledger import check_at_most, check_finite_positive, check_non_negative
 from world.markets.gpu_hours import HOURS_PER_MONTH
 
@@ -47,13 +48,17 @@ def collect(model: ComputeEconomy) -> None:
     """Append this month's rows, then check the invariants."""
     m = model.month
     owners = [o for o in model.owners if o.alive]
-    provs = [a for a in (*model.owners, *model.startups) if a.alive and getattr(a, "has_lab", True)]
+    provs = tokens.providers(model)
     startups = [s for s in model.startups if s.alive]
     compute = np.array([o.compute_h100e() for o in owners])
     # Own chips in use: a lab's rented chips are already counted as the owner's sales.
     used = sum(sum(min(n, o.fleet.get(c, 0)) * model.h100e(c) for c, n in o.internal_use.items())
                + o.sold_h100e_months for o in owners)
     served = np.array([a.served_mtok for a in provs])
+    by_firm: dict[int, float] = {}  # a cloud's lite line counts with its flagship
+    for a in provs:
+        by_firm[a.unique_id] = by_firm.get(a.unique_id, 0.0) + a.served_mtok
+    served_firms = np.array(list(by_firm.values()))
     demand = m.get("demand_us", 0.0) + m.get("demand_cn", 0.0)
     unmet = m.get("unmet_us", 0.0) + m.get("unmet_cn", 0.0)
     ref = model.p.demand.reference_price_usd_per_mtok
@@ -81,7 +86,7 @@ def collect(model: ComputeEconomy) -> None:
         "n_bankruptcies": model.cum["bankruptcies"],
         "n_acquisitions": model.cum["acquisitions"],
         "hhi_compute": metrics.hhi(compute) if compute.sum() > 0 else 0.0,
-        "hhi_tokens": metrics.hhi(served) if served.sum() > 0 else 0.0,
+        "hhi_tokens": metrics.hhi(served_firms) if served.sum() > 0 else 0.0,
         "cr2_compute": metrics.concentration_ratio(compute, 2) if compute.sum() > 0 else 0.0,
         "valuation_index_usd": float(sum(s.valuation_usd for s in startups) + sum(o.valuation_usd for o in neos)),
         "ai_revenue_usd": float(sum(a.token_revenue_usd for a in provs)),
@@ -116,6 +121,7 @@ def _agent_rows(model: ComputeEconomy) -> None:
         if not a.alive and getattr(a, "exit_step", None) != t:
             continue
         provider = hasattr(a, "price_usd_per_mtok")
+        lite = getattr(a, "lite", None)  # a cloud's served tokens and capacity count both its lines
         compute = float(a.compute_h100e() if hasattr(a, "fleet") else
                         sum(n * model.h100e(c) for c, n in getattr(a, "serving_chips", {}).items())
                         + sum(n * model.h100e(c) for c, n in getattr(a, "training_chips", {}).items()))
@@ -134,8 +140,8 @@ def _agent_rows(model: ComputeEconomy) -> None:
             "compute_h100e": compute,
             "price_usd_per_mtok": float(a.price_usd_per_mtok) if provider else None,
             "quality": float(a.quality) if provider else None,
-            "served_mtok": float(a.served_mtok) if provider else None,
-            "capacity_mtok": float(a.capacity_mtok) if provider else None,
+            "served_mtok": float(a.served_mtok + (lite.served_mtok if lite else 0.0)) if provider else None,
+            "capacity_mtok": float(a.capacity_mtok + (lite.capacity_mtok if lite else 0.0)) if provider else None,
         })
 
 
@@ -148,10 +154,10 @@ def check_invariants(model: ComputeEconomy) -> None:
                                                 for c, n in (*o.fleet.items(), *o.unpowered.items())})
     check_at_most(month, "GPU chip-months sold vs offered", {o.unique_id: o.sold_chip_months for o in owners},
                   {o.unique_id: o.offered_chip_months for o in owners})
-    provs = [a for a in (*model.owners, *model.startups) if a.alive and getattr(a, "has_lab", True)]
-    check_at_most(month, "tokens served vs capacity", {a.unique_id: a.served_mtok for a in provs},
-                  {a.unique_id: a.capacity_mtok for a in provs})
-    check_finite_positive(month, "token prices", [(a.unique_id, a.price_usd_per_mtok) for a in provs])
+    provs = tokens.providers(model)
+    check_at_most(month, "tokens served vs capacity", {f"{a.unique_id}:{a.tier}": a.served_mtok for a in provs},
+                  {f"{a.unique_id}:{a.tier}": a.capacity_mtok for a in provs})
+    check_finite_positive(month, "token prices", [(f"{a.unique_id}:{a.tier}", a.price_usd_per_mtok) for a in provs])
     check_finite_positive(month, "GPU-hour prices", sorted(model.gpu_price.items()))
     alive = [a for a in (*model.owners, *model.startups, *model.investors) if a.alive and hasattr(a, "valuation_usd")]
     check_finite_positive(month, "valuations", [(a.unique_id, a.valuation_usd) for a in alive

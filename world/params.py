@@ -115,6 +115,8 @@ class HyperscalerParams(_Section):
     lab_training_share: float = Field(0.006, ge=0, le=1)  # assumption: in-house labs train with 0.6% of core cash flow (~$0.4bn/yr per big cloud in 2023), growing with it; calibrated on S07's revenue (< 40 $bn: the clouds' own models take token share from the startups): 0.003 gave 46 $bn (price step 0.5), and with the price step at 0.6: 0.005 40, 0.006 35, 0.008 34 with the 2023 GPU-hour spike (F01a) then in doubt (vendors at 1.1, before the building rule); 1-2% kill the spike ($4.5/h) and at 2% make bursts fundamental (README)
     max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
+    lab_lite: bool = True  # ablation switch: each cloud lab also sells a small model (Gemini Flash, GPT-4o-mini, Doubao-lite, Qwen-Turbo; assumption: public product lists, not in the shared data)
+    lab_lite_tier: Literal["small", "mid"] = "small"  # assumption: the lite line serves the cheapest tier
     initial_h100e: float = Field(40_000, ge=0)  # F19: big buyers took ~50-150k H100s each during 2023; assumption: ~40k H100e in service at its start
     neocloud_initial_h100e: float = Field(15_000, ge=0)  # F19: CoreWeave ~40k
     neocloud_ltv: float = Field(0.7, ge=0, le=0.95)  # F41: GPU-collateralised debt; LTV assumption

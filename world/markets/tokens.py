@@ -81,6 +81,15 @@ def clear(demand: np.ndarray, shares: np.ndarray, utility_: np.ndarray, eligible
     return TokenClearing(served, lost, rationed)
 
 
+def providers(model: ComputeEconomy) -> list:
+    """Every live token product: the cloud labs' flagships, their lite lines, the startups.
+
+    A lite line shares its owner's `unique_id`, so sums by firm go through that id.
+    """
+    labs = [o for o in model.owners if o.alive and o.has_lab]
+    return [*labs, *(o.lite for o in labs if o.lite is not None), *(s for s in model.startups if s.alive)]
+
+
 def run(model: ComputeEconomy) -> None:
     """Serving capacity from the hardware model, posted prices, then each region clears."""
     dp = model.p.demand
@@ -101,18 +110,21 @@ def run(model: ComputeEconomy) -> None:
             s.plan_pricing(s.subsidy())
     for o in model.owners:
         if o.alive and o.has_lab:
-            o.adopt_architecture(eager=False)
-            o.set_capacity()
-            o.plan_pricing(0.0)
-    for a in (*model.owners, *model.startups):
-        if a.alive and getattr(a, "has_lab", True) and a.capacity_mtok <= 0:
+            for line in (o, o.lite) if o.lite is not None else (o,):
+                if line is o.lite:
+                    line.sync_quality()
+                line.adopt_architecture(eager=False)
+                line.set_capacity()
+                line.plan_pricing(0.0)
+    everyone = providers(model)
+    for a in everyone:
+        if a.capacity_mtok <= 0:
             # no capacity this month: everything it used to sell is turned away
             a.rationed_mtok = a.served_mtok + a.rationed_mtok
             a.served_mtok = a.token_revenue_usd = 0.0
     served_all, price_all, q_all = [], [], []
     for r, region in enumerate(REGIONS):
-        provs = [a for a in (*model.owners, *model.startups)
-                 if a.alive and getattr(a, "has_lab", True) and a.region == region and a.capacity_mtok > 0]
+        provs = [a for a in everyone if a.region == region and a.capacity_mtok > 0]
         for a in provs:
             a.served_mtok = a.rationed_mtok = a.token_revenue_usd = 0.0
         if not provs:
@@ -167,16 +179,29 @@ def volume_weighted_price(served: np.ndarray, price: np.ndarray, mask: np.ndarra
 
 
 def _split_lab_chips(model: ComputeEconomy, o) -> None:
-    """A lab's own chips go to serving first (up to its need), the rest to training."""
-    need = o.lab_serve_h100e
-    o.serving_chips, o.lab_training_chips, o.serving_cost_usd = {}, {}, 0.0
-    for c in sorted(o.internal_use, key=lambda c: (-model.chip(c).launch_year, c)):
-        n = o.internal_use[c]
-        k = min(n, max(need, 0.0) / model.h100e(c))
+    """A lab's own chips go to serving first (up to its need), the rest to training.
+
+    The flagship serves on the newest chips, the lite line on the oldest (a small model
+    needs neither the memory nor the bandwidth of the latest parts); training takes what
+    is left.
+    """
+    o.serving_chips, o.serving_cost_usd, o.lab_training_chips = {}, 0.0, {}
+    left = dict(o.internal_use)
+    newest = sorted(left, key=lambda c: (-model.chip(c).launch_year, c))
+    _take(model, o, o, newest, left, o.lab_serve_h100e - o.lite_serve_h100e)
+    if o.lite is not None:
+        o.lite.serving_chips, o.lite.serving_cost_usd = {}, 0.0
+        _take(model, o, o.lite, newest[::-1], left, o.lite_serve_h100e)
+    o.lab_training_chips = {c: n for c in newest if (n := left[c]) > 0}
+
+
+def _take(model: ComputeEconomy, o, line, order: list[str], left: dict[str, float], need: float) -> None:
+    """`line` takes chips from `left` in `order` up to `need` H100e, priced at what they
+    would earn rented out (the lab's opportunity cost)."""
+    for c in order:
+        k = min(left[c], max(need, 0.0) / model.h100e(c))
         if k > 0:
-            o.serving_chips[c] = k
-            # the lab prices at opportunity cost: what the chip would earn rented out
-            o.serving_cost_usd += k * max(o.reservation_usd(c), model.gpu_price.get((o.region, c), 0.0))
+            line.serving_chips[c] = k
+            line.serving_cost_usd += k * max(o.reservation_usd(c), model.gpu_price.get((o.region, c), 0.0))
+            left[c] -= k
             need -= k * model.h100e(c)
-        if n - k > 0:
-            o.lab_training_chips[c] = n - k
