@@ -148,6 +148,7 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) 
         "capex_to_startup_revenue_2026": capex_2026 / startup_rev_2026 if startup_rev_2026 > 0 else float("nan"),
         "funding_2024_bn": year_bn("funding_usd", 2024),
         "top5_funding_2025_bn": top_raisers_bn(events, "2025", 5),
+        "cn_failed_to_raise_2024": failed_to_raise_share(events, agents, "cn", "2024"),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
         # overbuild: capex per dollar of AI revenue over the whole run
@@ -176,6 +177,19 @@ def top_raisers_bn(events: pl.DataFrame, year: str, k: int) -> float:
                             & (pl.col("step") > 0))
               .group_by("agent_id").agg(pl.col("amount_usd").sum()))
     return float(raised["amount_usd"].top_k(k).sum()) / 1e9
+
+
+def failed_to_raise_share(events: pl.DataFrame, agents: pl.DataFrame, region: str, year: str) -> float:
+    """Of the region's startups that sought money in `year` (a round they needed that failed,
+    or any round that closed), the share that raised nothing that year: S06's measure
+    (Chinese AI startups failing to raise a Series B in 2024; the model has no stages, so
+    every round a lab must raise counts). nan when none sought money."""
+    ids = agents.filter((pl.col("kind") == "startup") & (pl.col("region") == region))["agent_id"].unique().implode()
+    ev = events.filter(pl.col("date").str.starts_with(year) & pl.col("agent_id").is_in(ids) & (pl.col("step") > 0))
+    failed = set(ev.filter((pl.col("kind") == "round_failed") & ~pl.col("detail").str.contains("optional"))["agent_id"])
+    raised = set(ev.filter(pl.col("kind").is_in(["funding_round", "entry"]))["agent_id"])
+    sought = failed | raised
+    return len(failed - raised) / len(sought) if sought else float("nan")
 
 
 def _plus_months(ym: str, k: int) -> str:
@@ -291,6 +305,11 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     rows.append(Row("F26 venture money raised by the top 5 startups in 2025, $bn",
                     f"~{top5:.0f} (F26: top 5 of all VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
                     top5 / LEVEL_TOLERANCE <= median(v) <= top5 * LEVEL_TOLERANCE))
+    # S06: over 40% of Chinese AI startups failed to raise a Series B in 2024 (funding winter).
+    s06 = number(f["S06"]["start_value"]) / 100
+    v = col("baseline", "cn_failed_to_raise_2024")
+    rows.append(Row("S06 CN startups that sought money in 2024 and raised none",
+                    f"> {pct(s06)} (S06: Series B)", band(v, "{:.0%}"), median(v) > s06))
     v = col("baseline", "capex_to_revenue_peak")
     rows.append(Row("S07 AI capex / AI revenue (trailing 12 months) at its peak",
                     f">= {s07:.1f}x", band(v, "{:.1f}x"), median(v) >= s07))

@@ -8,6 +8,7 @@ may move.
 
 from __future__ import annotations
 
+import math
 from functools import cache
 
 import numpy as np
@@ -212,6 +213,27 @@ def test_top_raisers_sum_the_largest_raisers_of_the_year() -> None:
     })
     assert sf.top_raisers_bn(events, "2025", 2) == pytest.approx(7.0)  # firm 3 (4) + firm 2 (1 + 2)
     assert sf.top_raisers_bn(events, "2025", 5) == pytest.approx(7.75)
+
+
+def test_failed_to_raise_share_counts_seekers_of_the_region_and_year() -> None:
+    """S06's measure: CN startups whose needed round failed and that closed none in the year,
+    over those that sought money (a needed failure or any closed round); optional failures,
+    other regions, other years and other kinds do not count."""
+    sf = _stylized_facts_module()
+    agents = pl.DataFrame({"agent_id": [1, 2, 3, 4, 5, 6, 7], "kind": ["startup"] * 6 + ["hyperscaler"],
+                           "region": ["cn", "cn", "cn", "cn", "us", "cn", "cn"]})
+    events = pl.DataFrame({
+        "step": [13, 14, 15, 16, 17, 18, 19, 3],
+        "date": ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06", "2024-07", "2024-08", "2023-04"],
+        "kind": ["round_failed", "round_failed", "funding_round", "round_failed", "round_failed",
+                 "round_failed", "round_failed", "round_failed"],
+        "agent_id": [1, 2, 2, 3, 5, 6, 7, 4],
+        "detail": ["offers=0", "offers=1", "up pre=1", "offers=2 optional", "offers=0", "offers=0", "offers=0", "offers=0"],
+    })
+    # seekers: 1 (failed), 2 (failed, then raised), 6 (failed); 3's failure was optional,
+    # 4's was in 2023, 5 is US, 7 is not a startup
+    assert sf.failed_to_raise_share(events, agents, "cn", "2024") == pytest.approx(2 / 3)
+    assert math.isnan(sf.failed_to_raise_share(events, agents, "cn", "2022"))
 
 
 def test_resampled_pass_share_flags_knife_edges_and_keeps_seeds_paired() -> None:
