@@ -317,6 +317,7 @@ class Hyperscaler(Provider, mesa.Agent):
         n = hp.debt_term_months
         self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
         self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
+        self.model.log_event("loan", self, None, usd, f"GPU-backed, {n} months")
 
     def service_debt(self) -> None:
         """Pay interest (and principal once amortising); count covenant breaches

@@ -149,6 +149,9 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) 
         "funding_2024_bn": year_bn("funding_usd", 2024),
         "top5_funding_2025_bn": top_raisers_bn(events, "2025", 5),
         "cn_failed_to_raise_2024": failed_to_raise_share(events, agents, "cn", "2024"),
+        "top_lab_revenue_2024_bn": top_startup_revenue_bn(m, agents, "2024"),
+        "cloud_acquisitions_2024_03_2025_07": cloud_acquisitions(events, agents, "2024-03", "2025-07"),
+        "neocloud_loans_2023_2025_bn": loans_bn(events, agents, "neocloud", "2023-01", "2025-12"),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
         # overbuild: capex per dollar of AI revenue over the whole run
@@ -190,6 +193,32 @@ def failed_to_raise_share(events: pl.DataFrame, agents: pl.DataFrame, region: st
     raised = set(ev.filter(pl.col("kind").is_in(["funding_round", "entry"]))["agent_id"])
     sought = failed | raised
     return len(failed - raised) / len(sought) if sought else float("nan")
+
+
+def top_startup_revenue_bn(m: pl.DataFrame, agents: pl.DataFrame, year: str) -> float:
+    """Token revenue in `year` of the startup that sold most, $bn: F20's measure (OpenAI's
+    2024 revenue)."""
+    steps = m.filter(pl.col("date").str.starts_with(year))["step"].implode()
+    rev = (agents.filter((pl.col("kind") == "startup") & pl.col("step").is_in(steps))
+           .group_by("agent_id").agg(pl.col("revenue_usd").sum()))
+    return float(rev["revenue_usd"].max()) / 1e9 if rev.height else 0.0
+
+
+def cloud_acquisitions(events: pl.DataFrame, agents: pl.DataFrame, start: str, end: str) -> float:
+    """Startups bought by a cloud from `start` to `end` (months, inclusive): F31's measure
+    (five reverse acqui-hires of model and product companies, 2024-03 to 2025-07)."""
+    clouds = agents.filter(pl.col("kind") == "hyperscaler")["agent_id"].unique().implode()
+    return float(events.filter((pl.col("kind") == "acquisition") & (pl.col("date") >= start)
+                               & (pl.col("date") <= end) & pl.col("counterparty_id").is_in(clouds)).height)
+
+
+def loans_bn(events: pl.DataFrame, agents: pl.DataFrame, kind: str, start: str, end: str) -> float:
+    """GPU-backed loans taken by owners of `kind` from `start` to `end`, $bn: F41's measure
+    (neocloud GPU-collateralised debt raised 2023-2025)."""
+    ids = agents.filter(pl.col("kind") == kind)["agent_id"].unique().implode()
+    sel = events.filter((pl.col("kind") == "loan") & (pl.col("date") >= start) & (pl.col("date") <= end)
+                        & pl.col("agent_id").is_in(ids))
+    return float(sel["amount_usd"].sum()) / 1e9
 
 
 def _plus_months(ym: str, k: int) -> str:
@@ -305,6 +334,23 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     rows.append(Row("F26 venture money raised by the top 5 startups in 2025, $bn",
                     f"~{top5:.0f} (F26: top 5 of all VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
                     top5 / LEVEL_TOLERANCE <= median(v) <= top5 * LEVEL_TOLERANCE))
+    # F20: the leading lab's revenue (OpenAI, 2024); F31: reverse acqui-hires by the clouds;
+    # F41: neocloud GPU-backed debt. Levels within the same factor as the other levels.
+    f20 = number(f["F20"]["end_value"])
+    v = col("baseline", "top_lab_revenue_2024_bn")
+    rows.append(Row("F20 revenue of the startup that sells most, 2024, $bn",
+                    f"~{f20:g} (F20: OpenAI), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
+                    f20 / LEVEL_TOLERANCE <= median(v) <= f20 * LEVEL_TOLERANCE))
+    f31 = number(f["F31"]["end_value"])
+    v = col("baseline", "cloud_acquisitions_2024_03_2025_07")
+    rows.append(Row(f"F31 startups bought by clouds, {f['F31']['start_period']} to {f['F31']['end_period']}",
+                    f"~{f31:g} (F31: reverse acqui-hires), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
+                    f31 / LEVEL_TOLERANCE <= median(v) <= f31 * LEVEL_TOLERANCE))
+    f41 = number(f["F41"]["end_value"])
+    v = col("baseline", "neocloud_loans_2023_2025_bn")
+    rows.append(Row("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn",
+                    f"~{f41:g} (F41: CoreWeave alone), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
+                    f41 / LEVEL_TOLERANCE <= median(v) <= f41 * LEVEL_TOLERANCE))
     # S06: over 40% of Chinese AI startups failed to raise a Series B in 2024 (funding winter).
     s06 = number(f["S06"]["start_value"]) / 100
     v = col("baseline", "cn_failed_to_raise_2024")

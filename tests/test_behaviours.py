@@ -123,6 +123,8 @@ def test_covenant_breach_forces_a_fire_sale() -> None:
     m = _run(months=1)
     neo = next(o for o in m.owners if o.variant == "neocloud")
     neo.borrow(1e9)
+    loan = m.events_log[-1]  # each GPU-backed loan is in the event log (F41's measure)
+    assert (loan["kind"], loan["agent_id"], loan["amount_usd"]) == ("loan", neo.unique_id, 1e9)
     neo.amortise_from = 0
     neo.rental_history = [0.0, 0.0, 0.0]
     for _ in range(m.p.hyperscalers.covenant_grace_months + 1):

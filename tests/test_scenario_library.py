@@ -236,6 +236,33 @@ def test_failed_to_raise_share_counts_seekers_of_the_region_and_year() -> None:
     assert math.isnan(sf.failed_to_raise_share(events, agents, "cn", "2022"))
 
 
+def test_top_lab_revenue_cloud_acquisitions_and_neocloud_loans() -> None:
+    """F20, F31 and F41's measures: the top startup's token revenue in the year (summed
+    month by month), startups bought by clouds in a window (not by other startups), and
+    loans taken by neoclouds in a window (not by clouds)."""
+    sf = _stylized_facts_module()
+    m = pl.DataFrame({"step": [0, 1, 2], "date": ["2023-12", "2024-01", "2024-02"]})
+    agents = pl.DataFrame({
+        "step": [0, 1, 2, 1, 2, 1, 1, 1],
+        "agent_id": [1, 1, 1, 2, 2, 3, 4, 5],
+        "kind": ["startup", "startup", "startup", "startup", "startup", "hyperscaler", "neocloud", "startup"],
+        "revenue_usd": [9e9, 1e9, 2e9, 2.5e9, 0.25e9, 7e9, 5e9, 0.0],
+    })
+    # firm 1: 1 + 2 in 2024 (its 2023 month does not count); firm 2: 2.75; the cloud is not a startup
+    assert sf.top_startup_revenue_bn(m, agents, "2024") == pytest.approx(3.0)
+    events = pl.DataFrame({
+        "date": ["2024-02", "2024-03", "2025-07", "2025-08", "2024-05", "2023-06", "2025-12", "2026-01", "2024-01"],
+        "kind": ["acquisition", "acquisition", "acquisition", "acquisition", "acquisition", "loan", "loan", "loan", "loan"],
+        "agent_id": [2, 2, 5, 2, 5, 4, 4, 4, 3],
+        "counterparty_id": [3, 3, 3, 3, 1, None, None, None, None],
+        "amount_usd": [1e8, 1e8, 1e8, 1e8, 1e8, 2e9, 3e9, 4e9, 8e9],
+    })
+    # in the window and bought by the cloud (3): 2024-03 and 2025-07; firm 1 is a startup buyer
+    assert sf.cloud_acquisitions(events, agents, "2024-03", "2025-07") == 2.0
+    # the neocloud's loans of 2023-06 and 2025-12; 2026 and the cloud's loan do not count
+    assert sf.loans_bn(events, agents, "neocloud", "2023-01", "2025-12") == pytest.approx(5.0)
+
+
 def test_resampled_pass_share_flags_knife_edges_and_keeps_seeds_paired() -> None:
     """A verdict far from its threshold passes in every resample, one at the threshold in
     about half; a seed's runs are resampled together (a paired gap never flips); one result."""
