@@ -311,46 +311,38 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     v = col("baseline", "capex_to_startup_revenue_2026")
     rows.append(Row("S07 company-wide capex / AI startups' revenue in 2026",
                     f">= {s07:.1f}x (S07: {f['S07']['change']}, 2026)", band(v, "{:.1f}x"), median(v) >= s07))
+    def level(fact: str, target: float, source: str, key: str, fmt: str) -> Row:
+        """A level passes within LEVEL_TOLERANCE of its target, either way: the model's
+        firms are not the reported ones one for one."""
+        v = col("baseline", key)
+        return Row(fact, f"~{source}, within x{LEVEL_TOLERANCE:g}", band(v, fmt),
+                   target / LEVEL_TOLERANCE <= median(v) <= target * LEVEL_TOLERANCE)
+
     # ...and its two sides: capex (F14: big-4 2026 guidance) and AI revenue (S07: < $40bn).
-    # Levels pass within a factor of two (LEVEL_TOLERANCE): the model's firms are not the
-    # reported ones one for one.
     f14 = number(f["F14"]["end_value"])
-    v = col("baseline", "capex_2026_bn")
-    rows.append(Row("F14 company-wide capex in 2026, $bn", f"~{f14:.0f} (F14: big-4 guidance), within x{LEVEL_TOLERANCE:g}",
-                    band(v, "{:.0f}"), f14 / LEVEL_TOLERANCE <= median(v) <= f14 * LEVEL_TOLERANCE))
+    rows.append(level("F14 company-wide capex in 2026, $bn", f14, f"{f14:.0f} (F14: big-4 guidance)",
+                      "capex_2026_bn", "{:.0f}"))
     s07_rev = number(f["S07"]["end_value"])
     v = col("baseline", "startup_revenue_2026_bn")
     rows.append(Row("S07 AI startups' revenue in 2026, $bn", f"< {s07_rev:.0f} (S07: pure-AI companies)",
                     band(v, "{:.0f}"), median(v) < s07_rev))
     f24 = number(f["F24"]["end_value"])
-    v = col("baseline", "funding_2024_bn")
-    rows.append(Row("F24 venture funding of AI startups in 2024, $bn",
-                    f"~{f24:.0f} (F24: global AI VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
-                    f24 / LEVEL_TOLERANCE <= median(v) <= f24 * LEVEL_TOLERANCE))
+    rows.append(level("F24 venture funding of AI startups in 2024, $bn", f24, f"{f24:.0f} (F24: global AI VC)",
+                      "funding_2024_bn", "{:.3g}"))
     # F26: the top five raised $84bn in 2025 (OpenAI, Scale, Anthropic, Prometheus, xAI),
     # the same scope as the model's labs, which F24's all-AI total is not.
     top5 = raised_in_notes(f["F26"]["notes"])
-    v = col("baseline", "top5_funding_2025_bn")
-    rows.append(Row("F26 venture money raised by the top 5 startups in 2025, $bn",
-                    f"~{top5:.0f} (F26: top 5 of all VC), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
-                    top5 / LEVEL_TOLERANCE <= median(v) <= top5 * LEVEL_TOLERANCE))
+    rows.append(level("F26 venture money raised by the top 5 startups in 2025, $bn", top5,
+                      f"{top5:.0f} (F26: top 5 of all VC)", "top5_funding_2025_bn", "{:.3g}"))
     # F20: the leading lab's revenue (OpenAI, 2024); F31: reverse acqui-hires by the clouds;
-    # F41: neocloud GPU-backed debt. Levels within the same factor as the other levels.
-    f20 = number(f["F20"]["end_value"])
-    v = col("baseline", "top_lab_revenue_2024_bn")
-    rows.append(Row("F20 revenue of the startup that sells most, 2024, $bn",
-                    f"~{f20:g} (F20: OpenAI), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
-                    f20 / LEVEL_TOLERANCE <= median(v) <= f20 * LEVEL_TOLERANCE))
-    f31 = number(f["F31"]["end_value"])
-    v = col("baseline", "cloud_acquisitions_2024_03_2025_07")
-    rows.append(Row(f"F31 startups bought by clouds, {f['F31']['start_period']} to {f['F31']['end_period']}",
-                    f"~{f31:g} (F31: reverse acqui-hires), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
-                    f31 / LEVEL_TOLERANCE <= median(v) <= f31 * LEVEL_TOLERANCE))
-    f41 = number(f["F41"]["end_value"])
-    v = col("baseline", "neocloud_loans_2023_2025_bn")
-    rows.append(Row("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn",
-                    f"~{f41:g} (F41: CoreWeave alone), within x{LEVEL_TOLERANCE:g}", band(v, "{:.3g}"),
-                    f41 / LEVEL_TOLERANCE <= median(v) <= f41 * LEVEL_TOLERANCE))
+    # F41: neocloud GPU-backed debt.
+    f20, f31, f41 = (number(f[k]["end_value"]) for k in ("F20", "F31", "F41"))
+    rows.append(level("F20 revenue of the startup that sells most, 2024, $bn", f20, f"{f20:g} (F20: OpenAI)",
+                      "top_lab_revenue_2024_bn", "{:.3g}"))
+    rows.append(level(f"F31 startups bought by clouds, {f['F31']['start_period']} to {f['F31']['end_period']}",
+                      f31, f"{f31:g} (F31: reverse acqui-hires)", "cloud_acquisitions_2024_03_2025_07", "{:.3g}"))
+    rows.append(level("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn", f41, f"{f41:g} (F41: CoreWeave alone)",
+                      "neocloud_loans_2023_2025_bn", "{:.3g}"))
     # S06: over 40% of Chinese AI startups failed to raise a Series B in 2024 (funding winter).
     s06 = number(f["S06"]["start_value"]) / 100
     v = col("baseline", "cn_failed_to_raise_2024")
