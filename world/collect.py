@@ -13,8 +13,8 @@ import numpy as np
 import polars as pl
 
 from world import metrics
-from world.markets import tokens
 from world.ledger import check_at_most, check_finite_positive, check_non_negative
+from world.markets import tokens
 from world.markets.gpu_hours import HOURS_PER_MONTH
 
 if TYPE_CHECKING:
