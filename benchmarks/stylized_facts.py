@@ -311,6 +311,7 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     v = col("baseline", "capex_to_startup_revenue_2026")
     rows.append(Row("S07 company-wide capex / AI startups' revenue in 2026",
                     f">= {s07:.1f}x (S07: {f['S07']['change']}, 2026)", band(v, "{:.1f}x"), median(v) >= s07))
+
     def level(fact: str, target: float, source: str, key: str, fmt: str) -> Row:
         """A level passes within LEVEL_TOLERANCE of its target, either way: the model's
         firms are not the reported ones one for one."""
