@@ -247,14 +247,14 @@ class Hyperscaler(Provider, mesa.Agent):
         AI race heats up with valuations); it buys H100e at the lab's own cost.
         """
         hp = self.model.p.hyperscalers
-        self.lite_serve_h100e = self._serve_h100e(self.lite) if self.lite is not None else 0.0
-        self.lab_serve_h100e = self._serve_h100e(self) + self.lite_serve_h100e
+        best = self.model.region_best_serving_chip(self.region)
+        self.lite_serve_h100e = self._serve_h100e(self.lite, best) if self.lite is not None else 0.0
+        self.lab_serve_h100e = self._serve_h100e(self, best) + self.lite_serve_h100e
         self.training_budget_usd = self.core_cash_flow_usd() * hp.lab_training_share * self.model.sentiment_factor
         return self.lab_serve_h100e + self.training_budget_usd / self.own_cost_h100e()
 
-    def _serve_h100e(self, line: Provider) -> float:
-        """H100e a product line needs on the region's best chip: last month's demand plus 20%."""
-        best = self.model.region_best_serving_chip(self.region)
+    def _serve_h100e(self, line: Provider, best: str) -> float:
+        """H100e a product line needs on the region's best chip `best`: last month's demand plus 20%."""
         d = self.model.deployment(line.model_id, best)
         per_chip = max(d.mtok_per_chip_month * self.model.p.markets.serving_utilisation, 1e-9)
         serve = max(line.served_mtok + line.rationed_mtok, self.model.entry_demand_mtok(self) * 4) * 1.2 / per_chip

@@ -13,6 +13,7 @@ figures in docs/figures/.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import multiprocessing as mp
 import os
@@ -150,7 +151,7 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) 
         "top5_funding_2025_bn": top_raisers_bn(events, "2025", 5),
         "cn_failed_to_raise_2024": failed_to_raise_share(events, agents, "cn", "2024"),
         "top_lab_revenue_2024_bn": top_startup_revenue_bn(m, agents, "2024"),
-        "cloud_acquisitions_2024_03_2025_07": cloud_acquisitions(events, agents, "2024-03", "2025-07"),
+        "cloud_acquisitions_f31": cloud_acquisitions(events, agents, *f31_window()),
         "neocloud_loans_2023_2025_bn": loans_bn(events, agents, "neocloud", "2023-01", "2025-12"),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
@@ -202,6 +203,13 @@ def top_startup_revenue_bn(m: pl.DataFrame, agents: pl.DataFrame, year: str) -> 
     rev = (agents.filter((pl.col("kind") == "startup") & pl.col("step").is_in(steps))
            .group_by("agent_id").agg(pl.col("revenue_usd").sum()))
     return float(rev["revenue_usd"].max()) / 1e9 if rev.height else 0.0
+
+
+@functools.cache
+def f31_window() -> tuple[str, str]:
+    """F31's months (start, end), read once per process from the facts file."""
+    f31 = load_facts()["F31"]
+    return f31["start_period"], f31["end_period"]
 
 
 def cloud_acquisitions(events: pl.DataFrame, agents: pl.DataFrame, start: str, end: str) -> float:
@@ -341,7 +349,7 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     rows.append(level("F20 revenue of the startup that sells most, 2024, $bn", f20, f"{f20:g} (F20: OpenAI)",
                       "top_lab_revenue_2024_bn", "{:.3g}"))
     rows.append(level(f"F31 startups bought by clouds, {f['F31']['start_period']} to {f['F31']['end_period']}",
-                      f31, f"{f31:g} (F31: reverse acqui-hires)", "cloud_acquisitions_2024_03_2025_07", "{:.3g}"))
+                      f31, f"{f31:g} (F31: reverse acqui-hires)", "cloud_acquisitions_f31", "{:.3g}"))
     rows.append(level("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn", f41, f"{f41:g} (F41: CoreWeave alone)",
                       "neocloud_loans_2023_2025_bn", "{:.3g}"))
     # S06: over 40% of Chinese AI startups failed to raise a Series B in 2024 (funding winter).

@@ -110,9 +110,9 @@ def run(model: ComputeEconomy) -> None:
             s.plan_pricing(s.subsidy())
     for o in model.owners:
         if o.alive and o.has_lab:
+            if o.lite is not None:
+                o.lite.sync_quality()
             for line in (o, o.lite) if o.lite is not None else (o,):
-                if line is o.lite:
-                    line.sync_quality()
                 line.adopt_architecture(eager=False)
                 line.set_capacity()
                 line.plan_pricing(0.0)
