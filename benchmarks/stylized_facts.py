@@ -13,7 +13,6 @@ figures in docs/figures/.
 from __future__ import annotations
 
 import argparse
-import functools
 import math
 import multiprocessing as mp
 import os
@@ -32,6 +31,9 @@ import polars as pl
 REPO = Path(__file__).resolve().parents[1]
 FACTS_CSV = Path(os.environ.get("AIBUBBLE_SHARED_DATA", REPO.parent / "shared" / "data")) / "stylized_facts.csv"
 FIGURES = REPO / "docs" / "figures"
+# F31's months, measured in each run (which does not read the facts file); the table checks
+# them against the file's start and end periods.
+F31_WINDOW = ("2024-03", "2025-07")
 LEVEL_TOLERANCE = 2.0  # a level fact passes within this factor (the model's firms are stylised)
 RESAMPLES = 400  # bootstrap resamples of the seeds behind each verdict's robustness
 
@@ -151,7 +153,7 @@ def extra_measures(m: pl.DataFrame, agents: pl.DataFrame, events: pl.DataFrame) 
         "top5_funding_2025_bn": top_raisers_bn(events, "2025", 5),
         "cn_failed_to_raise_2024": failed_to_raise_share(events, agents, "cn", "2024"),
         "top_lab_revenue_2024_bn": top_startup_revenue_bn(m, agents, "2024"),
-        "cloud_acquisitions_f31": cloud_acquisitions(events, agents, *f31_window()),
+        "cloud_acquisitions_f31": cloud_acquisitions(events, agents, *F31_WINDOW),
         "neocloud_loans_2023_2025_bn": loans_bn(events, agents, "neocloud", "2023-01", "2025-12"),
         # S07 is dated 2026: the trailing-12-month ratio at 2026-12
         "capex_to_revenue_2026": float(gap[dec_2026]) if dec_2026 is not None else float("nan"),
@@ -203,13 +205,6 @@ def top_startup_revenue_bn(m: pl.DataFrame, agents: pl.DataFrame, year: str) -> 
     rev = (agents.filter((pl.col("kind") == "startup") & pl.col("step").is_in(steps))
            .group_by("agent_id").agg(pl.col("revenue_usd").sum()))
     return float(rev["revenue_usd"].max()) / 1e9 if rev.height else 0.0
-
-
-@functools.cache
-def f31_window() -> tuple[str, str]:
-    """F31's months (start, end), read once per process from the facts file."""
-    f31 = load_facts()["F31"]
-    return f31["start_period"], f31["end_period"]
 
 
 def cloud_acquisitions(events: pl.DataFrame, agents: pl.DataFrame, start: str, end: str) -> float:
@@ -348,7 +343,9 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     f20, f31, f41 = (number(f[k]["end_value"]) for k in ("F20", "F31", "F41"))
     rows.append(level("F20 revenue of the startup that sells most, 2024, $bn", f20, f"{f20:g} (F20: OpenAI)",
                       "top_lab_revenue_2024_bn", "{:.3g}"))
-    rows.append(level(f"F31 startups bought by clouds, {f['F31']['start_period']} to {f['F31']['end_period']}",
+    if (f["F31"]["start_period"], f["F31"]["end_period"]) != F31_WINDOW:
+        raise ValueError(f"F31's period in the facts file is not F31_WINDOW {F31_WINDOW}: update the constant")
+    rows.append(level(f"F31 startups bought by clouds, {F31_WINDOW[0]} to {F31_WINDOW[1]}",
                       f31, f"{f31:g} (F31: reverse acqui-hires)", "cloud_acquisitions_f31", "{:.3g}"))
     rows.append(level("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn", f41, f"{f41:g} (F41: CoreWeave alone)",
                       "neocloud_loans_2023_2025_bn", "{:.3g}"))
