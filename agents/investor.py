@@ -24,13 +24,15 @@ class Investor(mesa.Agent):
         model: the economy.
         kind: "vc" or "corporate".
         parent: the hyperscaler behind a corporate arm (None for VCs).
+        region: a VC fund's region; a corporate arm takes its parent's.
     """
 
-    def __init__(self, model: ComputeEconomy, kind: str, parent: mesa.Agent | None = None) -> None:
+    def __init__(self, model: ComputeEconomy, kind: str, parent: mesa.Agent | None = None,
+                 region: str = "us") -> None:
         super().__init__(model)
         self.kind = kind
         self.parent = parent
-        self.region = parent.region if parent is not None else ("cn" if model.streams["setup"].random() < 0.25 else "us")
+        self.region = parent.region if parent is not None else region
         self.bias = 0.15 * model.streams["setup"].standard_normal()
         self.trend_follower = False
         self.alive = True

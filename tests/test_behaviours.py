@@ -12,6 +12,8 @@ import pytest
 
 from hardware_models import specs
 from scenarios.config import load_scenario
+from world import setup
+from world.markets import capital
 from world.model import ComputeEconomy
 
 
@@ -334,3 +336,19 @@ def test_token_concentration_counts_a_cloud_and_its_lite_line_as_one_firm() -> N
         if served.sum() > 0:
             assert metrics.hhi(served) == pytest.approx(row["hhi_tokens"], rel=1e-9)
             assert served.sum() == pytest.approx(row["token_volume_mtok"], rel=1e-9)
+
+
+def test_lp_money_splits_by_region_at_the_cn_share() -> None:
+    m = _run({"investors.cn_share": 0.2}, months=1)
+    vcs = [i for i in m.investors if i.kind == "vc"]
+    assert sum(i.region == "cn" for i in vcs) == 4  # 20% of 20 funds
+    got = {"cn": 0.0, "us": 0.0}
+    before = {i.unique_id: m.ledger.usd(i.unique_id) for i in vcs}
+    capital._lp_inflows(m)
+    for i in vcs:
+        got[i.region] += m.ledger.usd(i.unique_id) - before[i.unique_id]
+    assert got["cn"] / (got["cn"] + got["us"]) == pytest.approx(0.2)
+    assert got["cn"] + got["us"] == pytest.approx(m.month["lp_inflow_usd"])
+    # a region without funds leaves its share to the other: no money goes nowhere
+    assert setup.lp_region_shares(0.3, ["us", "us"]) == {"cn": 0.0, "us": 1.0}
+    assert setup.lp_region_shares(0.3, ["cn"]) == {"cn": 1.0, "us": 0.0}

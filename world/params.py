@@ -74,6 +74,7 @@ class DemandParams(_Section):
 
 class InvestorParams(_Section):
     n_vc: int = Field(20, ge=1, le=100_000)  # assumption: tens of active AI VC funds
+    cn_share: float = Field(0.25, ge=0, le=1)  # share of the VC funds, and of LP money, in the CN region; F24/F25: all non-US AI VC was 26% of the world's in 2024 (1 - 97/131.5), China a part of it
     lp_inflow_usd_per_month: float = Field(6e9, ge=0)  # F24: ~$86bn AI VC in 2023 ~ $7bn/month
     lp_rate_sensitivity: float = Field(8.0, ge=0, le=100)  # assumption: inflows fall ~8%/pp of rates
     lp_return_sensitivity: float = Field(1.0, ge=0, le=10)  # assumption: inflows chase 12m returns

@@ -49,11 +49,14 @@ def populate(model: ComputeEconomy) -> None:
         o = _add(model, model.owners, Hyperscaler(model, region, variant, scale))
         _endow_owner(model, o)
 
-    for _ in range(p.investors.n_vc):
-        inv = _add(model, model.investors, Investor(model, "vc"))
+    n_cn = round(p.investors.n_vc * p.investors.cn_share)
+    regions = ["cn"] * n_cn + ["us"] * (p.investors.n_vc - n_cn)
+    shares = lp_region_shares(p.investors.cn_share, regions)
+    for region in regions:
+        inv = _add(model, model.investors, Investor(model, "vc", region=region))
         model.ledger.transfer("lps", inv.unique_id,
-                              p.investors.lp_inflow_usd_per_month * 12 / p.investors.n_vc * math.exp(0.5 * rng.standard_normal()),
-                              "lp_commitment")
+                              p.investors.lp_inflow_usd_per_month * 12 * shares[region] / regions.count(region)
+                              * math.exp(0.5 * rng.standard_normal()), "lp_commitment")
     for o in list(model.owners):
         if o.variant == "hyperscaler":
             arm = _add(model, model.investors, Investor(model, "corporate", parent=o))
@@ -67,6 +70,14 @@ def populate(model: ComputeEconomy) -> None:
     for _ in range(p.startups.n):
         region = "cn" if srng.random() < p.startups.cn_share else "us"
         new_startup(model, region)
+
+
+def lp_region_shares(cn_share: float, regions: list[str]) -> dict[str, float]:
+    """Each region's share of LP money: `cn_share` to the CN funds, the rest to the US ones;
+    a region without funds leaves its share to the other (LPs commit to funds that exist)."""
+    w = {"cn": cn_share if "cn" in regions else 0.0, "us": 1.0 - cn_share if "us" in regions else 0.0}
+    total = sum(w.values())
+    return {r: (v / total if total > 0 else 0.0) for r, v in w.items()}
 
 
 def strategy_draw(model: ComputeEconomy) -> str:

@@ -175,16 +175,22 @@ def distress_news(events: list[dict], step: int, alive: int) -> float:
 
 
 def _lp_inflows(model: ComputeEconomy) -> None:
-    """LPs commit to VC funds with rates and trailing returns; better funds get more."""
+    """LPs commit to VC funds with rates and trailing returns: `investors.cn_share` of the
+    money to the CN funds, the rest to the US ones; within a region, better funds get more."""
     ip, rp = model.p.investors, model.p.rates
     vals = [row["valuation_index_usd"] for row in model.model_rows]
     trailing = vals[-1] / vals[-13] - 1.0 if len(vals) >= 13 and vals[-13] > 0 else 0.0
     total = lp_inflow(ip.lp_inflow_usd_per_month, model.rate, rp.neutral_rate, ip.lp_rate_sensitivity,
                       float(np.clip(trailing, -1.0, 3.0)), ip.lp_return_sensitivity)
-    vcs = [i for i in model.investors if i.kind == "vc"]
-    w = np.array([max(i.nav_usd, 1.0) for i in vcs])
-    for inv, share in zip(vcs, w / w.sum()):
-        model.ledger.transfer("lps", inv.unique_id, total * share, "lp_inflow")
+    vcs = model.vcs_by_region["all"]
+    regions = [i.region for i in vcs]
+    for region, region_share in setup.lp_region_shares(ip.cn_share, regions).items():
+        funds = model.vcs_by_region[region]
+        if not funds or region_share <= 0:
+            continue
+        w = np.array([max(i.nav_usd, 1.0) for i in funds])
+        for inv, share in zip(funds, w / w.sum()):
+            model.ledger.transfer("lps", inv.unique_id, total * region_share * share, "lp_inflow")
     model.month["lp_inflow_usd"] = total
 
 
