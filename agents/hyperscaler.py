@@ -44,6 +44,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.on_order_mw: dict[str, float] = {}  # vendor name -> MW of the chips on order from it
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
+        self.rented_in: dict[str, float] = {}  # chips the lab rents this month on offtake contracts
         self.internal_need_h100e = 0.0
         self.sold_chip_months = 0.0
         self.sold_h100e_months = 0.0  # the same in H100-equivalents, chip class by chip class
@@ -143,8 +144,7 @@ class Hyperscaler(Provider, mesa.Agent):
         In a boom rents and hence credit expand; in a glut they shrink (Minsky channel, F41).
         """
         hp = self.model.p.hyperscalers
-        reserve = 6 * self.debt_payment_usd
-        equity = max(cash - reserve, 0.0) / 6
+        equity = max(cash - 6 * self.debt_payment_usd, 0.0) / 6
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
         room = max(income * hp.lender_optimism / max(hp.covenant_dscr, 1e-9) - self.debt_payment_usd, 0.0)
         r = (self.model.rate + hp.debt_rate_spread) / 12
@@ -175,11 +175,20 @@ class Hyperscaler(Provider, mesa.Agent):
             if chip_id is not None:
                 units = int(min(gap / self.model.h100e(chip_id), budget / (price + self.building_usd_per_chip(chip_id))))
                 if units > 0:
-                    vendor = self.model.order_chips(self, chip_id, units, price, priority=int(self.variant != "state"))
-                    self.on_order_h100e += units * self.model.h100e(chip_id)
-                    mw = units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
-                    self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
+                    self.place_order(chip_id, units, price, priority=int(self.variant != "state"))
         self.build()
+
+    def place_order(self, chip_id: str, units: int, price: float, priority: int, backed: bool = False) -> None:
+        """Queue chips with their vendor and book them (H100e and MW) as on order."""
+        hp = self.model.p.hyperscalers
+        vendor = self.model.order_chips(self, chip_id, units, price, priority, backed)
+        self.on_order_h100e += units * self.model.h100e(chip_id)
+        mw = units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+        self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
+
+    def free_equity_usd(self) -> float:
+        """Cash beyond a six-month debt-service reserve (what a neocloud can put into chips)."""
+        return max(self.model.ledger.usd(self.unique_id) - 6 * self.debt_payment_usd, 0.0)
 
     def on_order_due_mw(self) -> float:
         """MW for the chips on order that their vendors will ship while a building goes up.
@@ -307,7 +316,7 @@ class Hyperscaler(Provider, mesa.Agent):
         if self.debt_usd > 0:
             self.service_debt()
 
-    def borrow(self, usd: float) -> None:
+    def borrow(self, usd: float, kind: str = "GPU-backed") -> None:
         """GPU-backed loan: cash from lenders; interest only until the chips earn (project
         finance style: construction lag + lead time), then amortised over the term."""
         hp = self.model.p.hyperscalers
@@ -317,7 +326,7 @@ class Hyperscaler(Provider, mesa.Agent):
         n = hp.debt_term_months
         self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
         self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
-        self.model.log_event("loan", self, None, usd, f"GPU-backed, {n} months")
+        self.model.log_event("loan", self, None, usd, f"{kind}, {n} months")
 
     def service_debt(self) -> None:
         """Pay interest (and principal once amortising); count covenant breaches

@@ -13,7 +13,7 @@ import pytest
 from hardware_models import specs
 from scenarios.config import load_scenario
 from world import setup
-from world.markets import capital
+from world.markets import capital, chips, gpu_hours
 from world.model import ComputeEconomy
 
 
@@ -306,11 +306,13 @@ def test_cloud_labs_sell_a_lite_model_on_their_oldest_chips() -> None:
         assert lite.quality < o.quality  # the small tier's cap binds
         assert lite in providers(m)
         # the lab's own chips are split, not copied: serving + training = internal use
-        for c, n in o.internal_use.items():
+        # (with the chips it rents on offtake contracts)
+        for c in {**o.internal_use, **o.rented_in}:
+            n = o.internal_use.get(c, 0.0) + o.rented_in.get(c, 0.0)
             used = o.serving_chips.get(c, 0.0) + lite.serving_chips.get(c, 0.0) + o.lab_training_chips.get(c, 0.0)
             assert used == pytest.approx(n)
         if o.serving_chips and lite.serving_chips:
-            years = {c: m.chip(c).launch_year for c in o.internal_use}
+            years = {c: m.chip(c).launch_year for c in {**o.internal_use, **o.rented_in}}
             assert max(years[c] for c in lite.serving_chips) <= min(years[c] for c in o.serving_chips)
             older += max(years[c] for c in lite.serving_chips) < max(years[c] for c in o.serving_chips)
         served_lite += lite.served_mtok
@@ -352,3 +354,52 @@ def test_lp_money_splits_by_region_at_the_cn_share() -> None:
     # a region without funds leaves its share to the other: no money goes nowhere
     assert setup.lp_region_shares(0.3, ["us", "us"]) == {"cn": 0.0, "us": 1.0}
     assert setup.lp_region_shares(0.3, ["cn"]) == {"cn": 1.0, "us": 0.0}
+
+
+def test_clouds_rent_neocloud_capacity_on_offtake_contracts() -> None:
+    m = _run(months=12)
+    offtakes = [k for k in m.contracts if k.offtake]
+    assert offtakes, "a cloud lab short of its own chips books neocloud capacity"
+    for k in offtakes:
+        assert (k.owner.variant, k.renter.variant, k.owner.region) == ("neocloud", "hyperscaler", k.renter.region)
+    renters = [o for o in m.owners if o.has_lab and o.rented_in]
+    assert renters, "the neoclouds' chips reached a cloud lab"
+    for o in renters:  # the rented chips serve or train the lab, none is lost
+        used = sum(o.serving_chips.values()) + sum(o.lab_training_chips.values())
+        if o.lite is not None:
+            used += sum(o.lite.serving_chips.values())
+        assert used == pytest.approx(sum(o.internal_use.values()) + sum(o.rented_in.values()))
+    backed = [e for e in m.events_log if e["kind"] == "loan" and e["detail"].startswith("contract-backed")]
+    neo_ids = {o.unique_id for o in m.owners if o.variant == "neocloud"}
+    assert backed and all(e["agent_id"] in neo_ids for e in backed)
+    off = _run({"hyperscalers.cloud_offtake": False}, months=12)
+    assert not any(k.offtake for k in off.contracts)
+    assert not any(e["kind"] == "loan" and e["detail"].startswith("contract-backed") for e in off.events_log)
+
+
+@pytest.mark.parametrize("backed", [True, False])
+def test_chips_bought_for_an_offtake_borrow_at_the_offtake_ltv(backed: bool) -> None:
+    m = _run(months=1)
+    hp = m.p.hyperscalers
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    vendor = m.vendors[0]
+    order = chips.ChipOrder(neo, vendor, vendor.products[0], 10, 30_000.0, 1, m.t, backed)
+    debt, cash = neo.debt_usd, m.ledger.usd(neo.unique_id)
+    assert chips._pay_for(m, order, 10) == 10
+    ltv = hp.offtake_ltv if backed else hp.neocloud_ltv
+    assert neo.debt_usd - debt == pytest.approx(300_000.0 * ltv)
+    assert cash - m.ledger.usd(neo.unique_id) == pytest.approx(300_000.0 * (1 - ltv), abs=0.02)
+
+
+def test_contracts_never_serve_more_chips_than_the_owner_has() -> None:
+    m = _run(months=1)
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    cloud = next(o for o in m.owners if o.variant == "hyperscaler" and o.region == neo.region)
+    c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
+    n = neo.fleet[c]
+    m.contracts = []
+    for _ in range(2):  # booked together for more than the class holds
+        m.add_contract(gpu_hours.Contract(neo, cloud, c, 0.8 * n, 100.0, m.t + 12, False, True))
+    cloud.rented_in = {}
+    gpu_hours._serve_contracts(m)
+    assert cloud.rented_in[c] == pytest.approx(n)

@@ -197,10 +197,11 @@ class ComputeEconomy(mesa.Model):
         return chips.export_allowed(self.chip(chip_id).export_class, region, self.restricted) and not (
             region == "cn" and chip_id in self.restricted_chips)
 
-    def order_chips(self, buyer: Hyperscaler, chip_id: str, units: int, price: float, priority: int) -> ChipVendor:
+    def order_chips(self, buyer: Hyperscaler, chip_id: str, units: int, price: float, priority: int,
+                    backed: bool = False) -> ChipVendor:
         """Queue an order with the chip's vendor; returns the vendor."""
         vendor = next(v for v in self.vendors if chip_id in v.products)
-        self.chip_orders.append(ChipOrder(buyer, vendor, chip_id, units, price, priority, self.t))
+        self.chip_orders.append(ChipOrder(buyer, vendor, chip_id, units, price, priority, self.t, backed))
         return vendor
 
     # --- GPU-hour contracts --------------------------------------------------------------

@@ -27,6 +27,7 @@ class ChipOrder:
     price_usd: float
     priority: int
     step: int
+    backed: bool = False  # bought for a cloud's offtake contract: financed at offtake_ltv
 
 
 def export_allowed(export_class: str, buyer_region: str, restricted: tuple[str, ...]) -> bool:
@@ -129,17 +130,19 @@ def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
 
 
 def _pay_for(model: ComputeEconomy, k, units: int) -> int:
-    """Buyer pays at shipment (neoclouds borrow their LTV share); returns units affordable."""
+    """Buyer pays at shipment (neoclouds borrow their LTV share, more on chips a cloud's
+    contract pays for); returns units affordable."""
     hp = model.p.hyperscalers
     buyer = k.buyer
     cash = model.ledger.usd(buyer.unique_id)
-    own_share = 1 - hp.neocloud_ltv if buyer.variant == "neocloud" else 1.0
+    ltv = hp.offtake_ltv if k.backed else hp.neocloud_ltv
+    own_share = 1 - ltv if buyer.variant == "neocloud" else 1.0
     units = min(units, int(max(cash, 0.0) / (k.price_usd * own_share))) if own_share > 0 else units
     if units <= 0:
         return 0
     cost = units * k.price_usd
     if buyer.variant == "neocloud":
-        buyer.borrow(cost * hp.neocloud_ltv)
+        buyer.borrow(cost * ltv, "contract-backed" if k.backed else "GPU-backed")
     model.ledger.transfer(buyer.unique_id, k.vendor.unique_id, cost, "chip_purchase")
     model.ledger.transfer(k.vendor.unique_id, "fabs", cost * model.p.vendors.unit_cost_share, "chip_cogs")
     model.network.add_flow(buyer.unique_id, k.vendor.unique_id, "chips", cost, model.t)

@@ -29,15 +29,20 @@ TRAINING_TRANCHES = (0.04, 0.06, 0.09, 0.13, 0.2, 0.3, 0.45, 0.7, 1.0)
 
 @dataclass
 class Contract:
-    """Reserved GPU capacity: `chips` of a class per month at a fixed price until `end`."""
+    """Reserved GPU capacity: `chips` of a class per month at a fixed price until `end`.
+
+    A cloud's offtake contract with a neocloud (`offtake`) is take-or-pay on the chips
+    the neocloud has: it pays for what is there, its lab serves and trains on them.
+    """
 
     owner: Hyperscaler
-    renter: Startup
+    renter: Startup | Hyperscaler
     chip_id: str
     chips: float
     price_usd: float  # per chip-month
     end: int
     circular: bool
+    offtake: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,10 +119,12 @@ def run(model: ComputeEconomy) -> None:
         o.sold_h100e_months = 0.0
         o.offered_chip_months = 0.0
         o.rental_revenue_usd = 0.0
+        o.rented_in = {}
     renters = [s for s in model.startups if s.alive]
     for s in renters:
         s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
     _sign_contracts(model, renters, owners)
+    _sign_offtake(model, owners)
     _serve_contracts(model)
 
     asks: dict[tuple[str, str], list[tuple[float, float, int, object]]] = {}
@@ -252,11 +259,14 @@ def _serve_contracts(model: ComputeEconomy) -> None:
     """Reserved capacity first, at the locked price; expired contracts drop."""
     keep = [k for k in model.contracts if k.end >= model.t and k.owner.alive and k.renter.alive]
     model.rebuild_contract_books(keep)
+    served: dict[tuple[int, str], float] = {}  # chips already given to earlier contracts
     for k in keep:
-        have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0), 0.0)
+        key = (k.owner.unique_id, k.chip_id)
+        have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0) - served.get(key, 0.0), 0.0)
         q = min(k.chips, have)
         if q <= 0:
             continue
+        served[key] = served.get(key, 0.0) + q
         pay = q * k.price_usd
         model.ledger.transfer(k.renter.unique_id, k.owner.unique_id, pay, "gpu_contract")
         model.network.add_flow(k.renter.unique_id, k.owner.unique_id, "compute", pay, model.t)
@@ -264,6 +274,9 @@ def _serve_contracts(model: ComputeEconomy) -> None:
         k.owner.sold_h100e_months += q * model.h100e(k.chip_id)
         k.owner.offered_chip_months += q
         k.owner.rental_revenue_usd += pay
+        if k.offtake:
+            k.renter.rented_in[k.chip_id] = k.renter.rented_in.get(k.chip_id, 0.0) + q
+            continue
         k.renter.serving_chips[k.chip_id] = k.renter.serving_chips.get(k.chip_id, 0.0) + q
         k.renter.serving_cost_usd += pay
         k.renter.spend_usd += pay
@@ -302,6 +315,50 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
         model.add_contract(Contract(o, s, c, q, price, model.t + mp.contract_months, False))
         model.log_event("compute_contract", s, o, q * price * mp.contract_months,
                         f"{q:.0f} x {c} for {mp.contract_months} months")
+
+
+def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
+    """Big clouds whose labs need more than their own chips give book part of the shortfall
+    with a neocloud of their region for `offtake_months` (Microsoft renting CoreWeave, F41).
+
+    The neocloud (the one with most free equity, lower id on ties) orders the region's best
+    chip for it, paying `1 - offtake_ltv` from equity and borrowing the rest against the
+    contract at shipment. The term runs from the signing plus the vendor's wait and lead
+    time; the cloud pays for the chips that are there, at the startups' contract price.
+    """
+    hp, mp = model.p.hyperscalers, model.p.markets
+    if not hp.cloud_offtake:
+        return
+    booked: dict[int, float] = {}
+    for k in model.contracts:
+        if k.offtake:
+            booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
+    for cloud in owners:
+        if cloud.variant != "hyperscaler" or not cloud.has_lab:
+            continue
+        own = sum(n * model.h100e(c) for c, n in cloud.internal_use.items())
+        short = cloud.internal_need_h100e - own - booked.get(cloud.unique_id, 0.0)
+        neos = [o for o in owners if o.variant == "neocloud" and o.region == cloud.region]
+        if short <= 0 or not neos:
+            continue
+        neo = max(neos, key=lambda o: (o.free_equity_usd(), -o.unique_id))
+        chip_id, price = model.best_chip_offer(cloud.region)
+        if chip_id is None:
+            continue
+        per_chip = price + neo.building_usd_per_chip(chip_id)
+        units = int(min(hp.offtake_share * short / model.h100e(chip_id),
+                        neo.free_equity_usd() / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
+        if units < 1:
+            continue
+        spot = model.gpu_price.get((cloud.region, chip_id), _ask_guess(model, cloud.region, chip_id))
+        rent = min(spot * (1 - mp.contract_discount), rent_cap(model, chip_id))
+        vendor = next(v for v in model.vendors if chip_id in v.products)
+        start = model.t + round(vendor.wait_months()) + model.p.vendors.lead_time_months
+        neo.place_order(chip_id, units, price, priority=1, backed=True)
+        model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True))
+        booked[cloud.unique_id] = booked.get(cloud.unique_id, 0.0) + units * model.h100e(chip_id)
+        model.log_event("compute_contract", cloud, neo, units * rent * hp.offtake_months,
+                        f"{units} x {chip_id} for {hp.offtake_months} months (offtake)")
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:

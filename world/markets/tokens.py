@@ -187,6 +187,8 @@ def _split_lab_chips(model: ComputeEconomy, o) -> None:
     """
     o.serving_chips, o.serving_cost_usd, o.lab_training_chips = {}, 0.0, {}
     left = dict(o.internal_use)
+    for c, n in o.rented_in.items():  # offtake chips rented from a neocloud
+        left[c] = left.get(c, 0.0) + n
     newest = sorted(left, key=lambda c: (-model.chip(c).launch_year, c))
     _take(model, o, o, newest, left, o.lab_serve_h100e - o.lite_serve_h100e)
     if o.lite is not None:
