@@ -118,21 +118,31 @@ class Techniques:
 
 def best_layout(single: dict[str, np.ndarray], n: np.ndarray, dom: np.ndarray,
                  args: tuple[Any, ...]) -> dict[str, np.ndarray]:
-    """Per row, the instance size (1, 2, 4, ... chips of TP, replicated) with the most output.
+    """Per row, the instance size with the most output: 1, 2, 4, ... chips of TP, and
+    n/2, n/4, ... (so that 2n chips can always run two copies of what n chips run),
+    replicated over the n chips.
 
     The single-group layout is the first candidate, so ties keep it. One numpy pass per
     candidate size, not per configuration.
     """
     best = single
     score = np.where(single["max_concurrency"] >= 1, single["output_tokens_per_s"], -np.inf)
+    group = np.minimum(n, dom)
+    sizes = []
     size = 1.0
-    while size < np.max(np.minimum(n, dom)):
-        cand = instance_figures(np.minimum(np.full_like(n, size), np.minimum(n, dom)), *args)
-        cs = np.where(cand["max_concurrency"] >= 1, cand["output_tokens_per_s"], -np.inf)
+    while size < np.max(group):
+        sizes.append((np.minimum(np.full_like(n, size), group), np.ones(n.shape, bool)))
+        size *= 2
+    div = 2.0
+    while np.max(np.floor(n / div)) >= 1:
+        sizes.append((np.clip(np.floor(n / div), 1.0, group), np.floor(n / div) >= 1))
+        div *= 2
+    for tp, ok in sizes:
+        cand = instance_figures(tp, *args)
+        cs = np.where(ok & (cand["max_concurrency"] >= 1), cand["output_tokens_per_s"], -np.inf)
         better = cs > score
         best = {k: np.where(better, cand[k], v) for k, v in best.items()}
         score = np.maximum(score, cs)
-        size *= 2
     return best
 
 

@@ -58,7 +58,12 @@ def test_valid_rows_are_finite_and_positive(rows: list[dict], tech: Techniques) 
 @settings(max_examples=40, deadline=None)
 @given(configs)
 def test_doubling_chips_never_lowers_max_throughput(r: dict) -> None:
-    out = serve_batch(r["model"], r["chip"], [r["n"], 2 * r["n"]], r["precision"], r["i"], r["o"])
+    """With the best layout: one tensor-parallel group over all the chips (the default, as
+    benchmarks run) can lose output when doubled where communication dominates (Qwen3-235B
+    on 3 -> 6 PCIe H100s, 1-token requests: 7,416 -> 7,253 tok/s), while 2n chips can
+    always run two copies of the n-chip instance."""
+    out = serve_batch(r["model"], r["chip"], [r["n"], 2 * r["n"]], r["precision"], r["i"], r["o"],
+                      techniques=Techniques(layout="best"))
     small, big = out["output_tokens_per_s"]
     if out["error"][0] == "":
         assert out["error"][1] == "", out["error"][1]
