@@ -45,6 +45,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
         self.rented_in: dict[str, float] = {}  # chips the lab rents this month on offtake contracts
+        self.rented_cost_usd: dict[str, float] = {}  # what it pays for them, by class
         self.internal_need_h100e = 0.0
         self.sold_chip_months = 0.0
         self.sold_h100e_months = 0.0  # the same in H100-equivalents, chip class by chip class

@@ -397,9 +397,30 @@ def test_contracts_never_serve_more_chips_than_the_owner_has() -> None:
     cloud = next(o for o in m.owners if o.variant == "hyperscaler" and o.region == neo.region)
     c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
     n = neo.fleet[c]
-    m.contracts = []
+    m.rebuild_contract_books([])
     for _ in range(2):  # booked together for more than the class holds
         m.add_contract(gpu_hours.Contract(neo, cloud, c, 0.8 * n, 100.0, m.t + 12, False, True))
-    cloud.rented_in = {}
+    cloud.rented_in, cloud.rented_cost_usd = {}, {}
     gpu_hours._serve_contracts(m)
     assert cloud.rented_in[c] == pytest.approx(n)
+    assert cloud.rented_cost_usd[c] == pytest.approx(100.0 * n)
+
+
+def test_an_offtake_is_served_from_its_first_month_and_pays_the_chips_back() -> None:
+    m = _run(months=12)
+    hp = m.p.hyperscalers
+    offtakes = [k for k in m.contracts if k.offtake]
+    assert offtakes
+    for k in offtakes:
+        assert k.end - k.start == hp.offtake_months
+        per_chip = m.chip(k.chip_id).price_usd * 0.5 + k.owner.building_usd_per_chip(k.chip_id)
+        assert k.price_usd > per_chip / hp.offtake_months  # pays back more than half the chip's list price
+    neo = offtakes[0].owner
+    cloud = offtakes[0].renter
+    c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
+    m.rebuild_contract_books([])
+    m.add_contract(gpu_hours.Contract(neo, cloud, c, 10.0, 100.0, m.t + 30, False, True, m.t + 1))
+    assert m.contracted_out(neo, c) == 0.0  # not reserved before its first month
+    cloud.rented_in, cloud.rented_cost_usd = {}, {}
+    gpu_hours._serve_contracts(m)
+    assert cloud.rented_in == {}

@@ -210,9 +210,11 @@ class ComputeEconomy(mesa.Model):
         return self.contract_book.get((owner.unique_id, chip_id), 0.0)
 
     def add_contract(self, k: Contract) -> None:
+        """Book a contract; the owner's chips are reserved from its first month on."""
         self.contracts.append(k)
         key = (k.owner.unique_id, k.chip_id)
-        self.contract_book[key] = self.contract_book.get(key, 0.0) + k.chips
+        if k.start <= self.t:
+            self.contract_book[key] = self.contract_book.get(key, 0.0) + k.chips
         rkey = (k.renter.unique_id, k.chip_id)
         self.renter_book[rkey] = self.renter_book.get(rkey, 0.0) + k.chips
 

@@ -128,7 +128,7 @@ class HyperscalerParams(_Section):
     cloud_offtake: bool = True  # ablation switch: big clouds whose labs are short of their own chips rent neocloud capacity for years (Microsoft-CoreWeave, F41), and lenders finance the chips on the contract
     offtake_share: float = Field(0.5, ge=0, le=1)  # assumption: share of its lab's shortfall a cloud books with neoclouds in a month
     offtake_months: int = Field(48, ge=6, le=120)  # assumption: multi-year take-or-pay terms (CoreWeave's cloud contracts run 2-5 years; public filings, not in the shared data)
-    offtake_ltv: float = Field(0.85, ge=0, le=0.98)  # F41: lenders advance more against an investment-grade customer's contract than against the GPUs alone (neocloud_ltv); assumption before calibration
+    offtake_ltv: float = Field(0.85, ge=0, le=0.98)  # assumption: lenders advance more against an investment-grade customer's contract than against the GPUs alone (neocloud_ltv); not calibrated (F41 passes from 0.85 up; README)
     lender_optimism: float = Field(2.0, ge=0, le=20)  # assumption: lenders size GPU loans on twice today's rental income (growth they expect)
     state_subsidy_usd_per_month: float = Field(3e8, ge=0)  # assumption: provincial compute subsidies
     state_utilisation_cap: float = Field(0.5, ge=0, le=1)  # S10: lighting rate < 50%

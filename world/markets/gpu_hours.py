@@ -43,6 +43,7 @@ class Contract:
     end: int
     circular: bool
     offtake: bool = False
+    start: int = 0  # first month served (an offtake waits for the chips bought for it)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def run(model: ComputeEconomy) -> None:
         o.sold_h100e_months = 0.0
         o.offered_chip_months = 0.0
         o.rental_revenue_usd = 0.0
-        o.rented_in = {}
+        o.rented_in, o.rented_cost_usd = {}, {}
     renters = [s for s in model.startups if s.alive]
     for s in renters:
         s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
@@ -261,6 +262,8 @@ def _serve_contracts(model: ComputeEconomy) -> None:
     model.rebuild_contract_books(keep)
     served: dict[tuple[int, str], float] = {}  # chips already given to earlier contracts
     for k in keep:
+        if model.t < k.start:
+            continue
         key = (k.owner.unique_id, k.chip_id)
         have = max(k.owner.fleet.get(k.chip_id, 0) - k.owner.internal_use.get(k.chip_id, 0.0) - served.get(key, 0.0), 0.0)
         q = min(k.chips, have)
@@ -276,6 +279,7 @@ def _serve_contracts(model: ComputeEconomy) -> None:
         k.owner.rental_revenue_usd += pay
         if k.offtake:
             k.renter.rented_in[k.chip_id] = k.renter.rented_in.get(k.chip_id, 0.0) + q
+            k.renter.rented_cost_usd[k.chip_id] = k.renter.rented_cost_usd.get(k.chip_id, 0.0) + pay
             continue
         k.renter.serving_chips[k.chip_id] = k.renter.serving_chips.get(k.chip_id, 0.0) + q
         k.renter.serving_cost_usd += pay
@@ -323,10 +327,13 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
 
     The neocloud (the one with most free equity, lower id on ties) orders the region's best
     chip for it, paying `1 - offtake_ltv` from equity and borrowing the rest against the
-    contract at shipment. The term runs from the signing plus the vendor's wait and lead
-    time; the cloud pays for the chips that are there, at the startups' contract price.
+    contract at shipment. The term runs from the month the first chips can land (next
+    month's shipment plus the lead time); from then on the neocloud's chips of the class
+    serve it first, and the cloud pays for those that are there. The rent pays the chip and
+    its shell back over the term at the neocloud's cost of debt, plus power (the chips do
+    not exist yet: there is no spot price to read); a cloud pays no more than `rent_cap`.
     """
-    hp, mp = model.p.hyperscalers, model.p.markets
+    hp = model.p.hyperscalers
     if not hp.cloud_offtake:
         return
     booked: dict[int, float] = {}
@@ -350,12 +357,14 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
                         neo.free_equity_usd() / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
         if units < 1:
             continue
-        spot = model.gpu_price.get((cloud.region, chip_id), _ask_guess(model, cloud.region, chip_id))
-        rent = min(spot * (1 - mp.contract_discount), rent_cap(model, chip_id))
-        vendor = next(v for v in model.vendors if chip_id in v.products)
-        start = model.t + round(vendor.wait_months()) + model.p.vendors.lead_time_months
+        r = (model.rate + hp.debt_rate_spread) / 12
+        n = hp.offtake_months
+        rent = model.power_cost_chip_month(chip_id, cloud.region) + per_chip * (r / (1 - (1 + r) ** -n) if r > 0 else 1 / n)
+        if rent > rent_cap(model, chip_id):
+            continue
+        start = model.t + 1 + model.p.vendors.lead_time_months  # the first chips can land then
         neo.place_order(chip_id, units, price, priority=1, backed=True)
-        model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True))
+        model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True, start))
         booked[cloud.unique_id] = booked.get(cloud.unique_id, 0.0) + units * model.h100e(chip_id)
         model.log_event("compute_contract", cloud, neo, units * rent * hp.offtake_months,
                         f"{units} x {chip_id} for {hp.offtake_months} months (offtake)")

@@ -183,27 +183,31 @@ def _split_lab_chips(model: ComputeEconomy, o) -> None:
 
     The flagship serves on the newest chips, the lite line on the oldest (a small model
     needs neither the memory nor the bandwidth of the latest parts); training takes what
-    is left.
+    is left. Own chips cost what they would earn rented out (the lab's opportunity cost);
+    chips rented from a neocloud on an offtake contract cost their contract price.
     """
     o.serving_chips, o.serving_cost_usd, o.lab_training_chips = {}, 0.0, {}
     left = dict(o.internal_use)
-    for c, n in o.rented_in.items():  # offtake chips rented from a neocloud
+    cost = {c: n * max(o.reservation_usd(c), model.gpu_price.get((o.region, c), 0.0)) for c, n in left.items()}
+    for c, n in o.rented_in.items():
         left[c] = left.get(c, 0.0) + n
-    newest = sorted(left, key=lambda c: (-model.chip(c).launch_year, c))
-    _take(model, o, o, newest, left, o.lab_serve_h100e - o.lite_serve_h100e)
+        cost[c] = cost.get(c, 0.0) + o.rented_cost_usd[c]
+    unit = {c: cost[c] / left[c] for c in left if left[c] > 0}
+    newest = sorted(unit, key=lambda c: (-model.chip(c).launch_year, c))
+    _take(model, o, newest, left, unit, o.lab_serve_h100e - o.lite_serve_h100e)
     if o.lite is not None:
         o.lite.serving_chips, o.lite.serving_cost_usd = {}, 0.0
-        _take(model, o, o.lite, newest[::-1], left, o.lite_serve_h100e)
+        _take(model, o.lite, newest[::-1], left, unit, o.lite_serve_h100e)
     o.lab_training_chips = {c: n for c in newest if (n := left[c]) > 0}
 
 
-def _take(model: ComputeEconomy, o, line, order: list[str], left: dict[str, float], need: float) -> None:
-    """`line` takes chips from `left` in `order` up to `need` H100e, priced at what they
-    would earn rented out (the lab's opportunity cost)."""
+def _take(model: ComputeEconomy, line, order: list[str], left: dict[str, float], unit: dict[str, float],
+          need: float) -> None:
+    """`line` takes chips from `left` in `order` up to `need` H100e at `unit` USD a chip-month."""
     for c in order:
         k = min(left[c], max(need, 0.0) / model.h100e(c))
         if k > 0:
             line.serving_chips[c] = k
-            line.serving_cost_usd += k * max(o.reservation_usd(c), model.gpu_price.get((o.region, c), 0.0))
+            line.serving_cost_usd += k * unit[c]
             left[c] -= k
             need -= k * model.h100e(c)
