@@ -340,12 +340,13 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
     for k in model.contracts:
         if k.offtake:
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
+    neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
     for cloud in owners:
         if cloud.variant != "hyperscaler" or not cloud.has_lab:
             continue
         own = sum(n * model.h100e(c) for c, n in cloud.internal_use.items())
         short = cloud.internal_need_h100e - own - booked.get(cloud.unique_id, 0.0)
-        neos = [o for o in owners if o.variant == "neocloud" and o.region == cloud.region]
+        neos = neos_in[cloud.region]
         if short <= 0 or not neos:
             continue
         neo = max(neos, key=lambda o: (o.free_equity_usd(), -o.unique_id))
