@@ -113,7 +113,9 @@ def _close(model: ComputeEconomy, a, how: str) -> None:
     a.exit_step = model.t
     if hasattr(a, "debt_usd"):
         a.debt_usd = 0.0
-    model.rebuild_contract_books([k for k in model.contracts if k.renter is not a and k.owner is not a])
+    keep = [k for k in model.contracts if k.renter is not a and k.owner is not a]
+    if len(keep) < len(model.contracts):  # the books are unchanged when it held no contract
+        model.rebuild_contract_books(keep)
 
 
 def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
