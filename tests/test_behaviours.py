@@ -406,17 +406,34 @@ def test_contracts_never_serve_more_chips_than_the_owner_has() -> None:
     assert cloud.rented_cost_usd[c] == pytest.approx(100.0 * n)
 
 
-def test_an_offtake_is_served_from_its_first_month_and_pays_the_chips_back() -> None:
-    m = _run(months=12)
+def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_first_month() -> None:
+    m = _run(months=6)
     hp = m.p.hyperscalers
-    offtakes = [k for k in m.contracts if k.offtake]
-    assert offtakes
-    for k in offtakes:
-        assert k.end - k.start == hp.offtake_months
-        per_chip = m.chip(k.chip_id).price_usd * 0.5 + k.owner.building_usd_per_chip(k.chip_id)
-        assert k.price_usd > per_chip / hp.offtake_months  # pays back more than half the chip's list price
-    neo = offtakes[0].owner
-    cloud = offtakes[0].renter
+    owners = [o for o in m.owners if o.alive]
+    cloud = next(o for o in owners if o.variant == "hyperscaler" and o.region == "us")
+    neo = max((o for o in owners if o.variant == "neocloud"), key=lambda o: (o.free_equity_usd(), -o.unique_id))
+    m.rebuild_contract_books([])
+    cloud.internal_use = {}
+    cloud.internal_need_h100e = 1e9  # short of everything: the neocloud's equity is the limit
+    equity = neo.free_equity_usd()
+    chip_id, price = m.best_chip_offer("us")
+    n_orders = len(m.chip_orders)
+    gpu_hours._sign_offtake(m, owners)
+    k = next(k for k in m.contracts if k.renter is cloud)
+    per_chip = price + neo.building_usd_per_chip(chip_id)
+    r = (m.rate + hp.debt_rate_spread) / 12
+    annuity = r / (1 - (1 + r) ** -hp.offtake_months)
+    assert (k.owner, k.chip_id, k.offtake) == (neo, chip_id, True)
+    assert k.price_usd == pytest.approx(m.power_cost_chip_month(chip_id, "us") + per_chip * annuity)
+    assert k.chips == int(equity / (per_chip * (1 - hp.offtake_ltv)))  # the equity share is the limit
+    assert (k.start, k.end) == (m.t + 1 + m.p.vendors.lead_time_months,
+                                m.t + 1 + m.p.vendors.lead_time_months + hp.offtake_months)
+    order = m.chip_orders[n_orders]  # the first cloud's order, placed first
+    assert (order.buyer, order.chip_id, order.units, order.backed) == (neo, chip_id, k.chips, True)
+    # the equity it promised is no longer free for another contract
+    promised = sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv)
+    assert neo.free_equity_usd() == pytest.approx(max(equity - promised, 0.0))
+    assert sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv) <= equity
     c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
     m.rebuild_contract_books([])
     m.add_contract(gpu_hours.Contract(neo, cloud, c, 10.0, 100.0, m.t + 30, False, True, m.t + 1))
