@@ -322,7 +322,7 @@ def _sign_contracts(model: ComputeEconomy, renters: list, owners: list) -> None:
 
 
 def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
-    """Big clouds whose labs need more than their own chips give book part of the shortfall
+    """Big clouds whose labs need more than their own chips book part of the shortfall
     with a neocloud of their region for `offtake_months` (Microsoft renting CoreWeave, F41).
 
     The neocloud (the one with most free equity, lower id on ties) orders the region's best
