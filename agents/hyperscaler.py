@@ -42,7 +42,6 @@ class Hyperscaler(Provider, mesa.Agent):
         self.construction: list[tuple[int, float]] = []  # (step ready, MW)
         self.on_order_h100e = 0.0
         self.on_order_mw: dict[str, float] = {}  # vendor name -> MW of the chips on order from it
-        self.offtake_equity_usd = 0.0  # own cash promised to chips on order for offtake contracts
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
         self.rented_in: dict[str, float] = {}  # chips the lab rents this month on offtake contracts
@@ -184,16 +183,14 @@ class Hyperscaler(Provider, mesa.Agent):
         """Queue chips with their vendor and book them (H100e and MW) as on order."""
         hp = self.model.p.hyperscalers
         vendor = self.model.order_chips(self, chip_id, units, price, priority, backed)
-        if backed:
-            self.offtake_equity_usd += units * price * (1 - hp.offtake_ltv)
         self.on_order_h100e += units * self.model.h100e(chip_id)
         mw = units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
         self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
 
-    def free_equity_usd(self) -> float:
-        """Cash beyond a six-month debt-service reserve and the equity share of the chips on
-        order for offtake contracts (what a neocloud can promise to a new contract)."""
-        return max(self.model.ledger.usd(self.unique_id) - 6 * self.debt_payment_usd - self.offtake_equity_usd, 0.0)
+    def free_equity_usd(self, promised_usd: float = 0.0) -> float:
+        """Cash beyond a six-month debt-service reserve and `promised_usd`, the equity share
+        of the chips on order for offtake contracts (what a neocloud can put into a new one)."""
+        return max(self.model.ledger.usd(self.unique_id) - 6 * self.debt_payment_usd - promised_usd, 0.0)
 
     def on_order_due_mw(self) -> float:
         """MW for the chips on order that their vendors will ship while a building goes up.

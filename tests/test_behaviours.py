@@ -411,11 +411,14 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
     hp = m.p.hyperscalers
     owners = [o for o in m.owners if o.alive]
     cloud = next(o for o in owners if o.variant == "hyperscaler" and o.region == "us")
-    neo = max((o for o in owners if o.variant == "neocloud"), key=lambda o: (o.free_equity_usd(), -o.unique_id))
+    before = gpu_hours.offtake_equity_promised(m)
+    neo = max((o for o in owners if o.variant == "neocloud"),
+              key=lambda o: (o.free_equity_usd(before.get(o.unique_id, 0.0)), -o.unique_id))
     m.rebuild_contract_books([])
-    cloud.internal_use = {}
-    cloud.internal_need_h100e = 1e9  # short of everything: the neocloud's equity is the limit
-    equity = neo.free_equity_usd()
+    for o in owners:  # every US cloud short of everything: the neoclouds' equity is the limit
+        if o.variant == "hyperscaler" and o.region == "us":
+            o.internal_use, o.internal_need_h100e = {}, 1e9
+    equity = neo.free_equity_usd(before.get(neo.unique_id, 0.0))
     chip_id, price = m.best_chip_offer("us")
     n_orders = len(m.chip_orders)
     gpu_hours._sign_offtake(m, owners)
@@ -430,9 +433,10 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
                                 m.t + 1 + m.p.vendors.lead_time_months + hp.offtake_months)
     order = m.chip_orders[n_orders]  # the first cloud's order, placed first
     assert (order.buyer, order.chip_id, order.units, order.backed) == (neo, chip_id, k.chips, True)
-    # the equity it promised is no longer free for another contract
+    # the equity it promised is no longer free for the next cloud's contract in the same month
     promised = sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv)
-    assert neo.free_equity_usd() == pytest.approx(max(equity - promised, 0.0))
+    after = gpu_hours.offtake_equity_promised(m).get(neo.unique_id, 0.0)
+    assert neo.free_equity_usd(after) == pytest.approx(max(equity - promised, 0.0))
     assert sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv) <= equity
     c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
     m.rebuild_contract_books([])

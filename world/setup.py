@@ -52,10 +52,11 @@ def populate(model: ComputeEconomy) -> None:
     n_cn = round(p.investors.n_vc * p.investors.cn_share)
     regions = ["cn"] * n_cn + ["us"] * (p.investors.n_vc - n_cn)
     shares = lp_region_shares(p.investors.cn_share, regions)
+    funds_in = {"cn": n_cn, "us": p.investors.n_vc - n_cn}
     for region in regions:
         inv = _add(model, model.investors, Investor(model, "vc", region=region))
         model.ledger.transfer("lps", inv.unique_id,
-                              p.investors.lp_inflow_usd_per_month * 12 * shares[region] / regions.count(region)
+                              p.investors.lp_inflow_usd_per_month * 12 * shares[region] / funds_in[region]
                               * math.exp(0.5 * rng.standard_normal()), "lp_commitment")
     for o in list(model.owners):
         if o.variant == "hyperscaler":

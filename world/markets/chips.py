@@ -124,8 +124,6 @@ def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
     """Units leave the buyer's on-order books (shipped, lapsed or barred)."""
     hp = model.p.hyperscalers
     k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
-    if k.backed:
-        k.buyer.offtake_equity_usd = max(k.buyer.offtake_equity_usd - units * k.price_usd * (1 - hp.offtake_ltv), 0.0)
     mw = units * model.chip(k.chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
     name = k.vendor.name
     k.buyer.on_order_mw[name] = max(k.buyer.on_order_mw.get(name, 0.0) - mw, 0.0)

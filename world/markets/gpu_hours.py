@@ -340,6 +340,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
     for k in model.contracts:
         if k.offtake:
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
+    promised = offtake_equity_promised(model)
     neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
     for cloud in owners:
         if cloud.variant != "hyperscaler" or not cloud.has_lab:
@@ -349,13 +350,13 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         neos = neos_in[cloud.region]
         if short <= 0 or not neos:
             continue
-        neo = max(neos, key=lambda o: (o.free_equity_usd(), -o.unique_id))
+        neo = max(neos, key=lambda o: (o.free_equity_usd(promised.get(o.unique_id, 0.0)), -o.unique_id))
         chip_id, price = model.best_chip_offer(cloud.region)
         if chip_id is None:
             continue
         per_chip = price + neo.building_usd_per_chip(chip_id)
         units = int(min(hp.offtake_share * short / model.h100e(chip_id),
-                        neo.free_equity_usd() / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
+                        neo.free_equity_usd(promised.get(neo.unique_id, 0.0)) / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
         if units < 1:
             continue
         r = (model.rate + hp.debt_rate_spread) / 12
@@ -365,10 +366,22 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
             continue
         start = model.t + 1 + model.p.vendors.lead_time_months  # the first chips can land then
         neo.place_order(chip_id, units, price, priority=1, backed=True)
+        promised[neo.unique_id] = promised.get(neo.unique_id, 0.0) + units * price * (1 - hp.offtake_ltv)
         model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True, start))
         booked[cloud.unique_id] = booked.get(cloud.unique_id, 0.0) + units * model.h100e(chip_id)
         model.log_event("compute_contract", cloud, neo, units * rent * hp.offtake_months,
                         f"{units} x {chip_id} for {hp.offtake_months} months (offtake)")
+
+
+def offtake_equity_promised(model: ComputeEconomy) -> dict[int, float]:
+    """Per neocloud id, the equity share of its chips still on order for offtake contracts:
+    cash it owes at shipment that a new contract cannot count on."""
+    ltv = model.p.hyperscalers.offtake_ltv
+    out: dict[int, float] = {}
+    for k in model.chip_orders:
+        if k.backed:
+            out[k.buyer.unique_id] = out.get(k.buyer.unique_id, 0.0) + k.units * k.price_usd * (1 - ltv)
+    return out
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
