@@ -445,3 +445,21 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
     cloud.rented_in, cloud.rented_cost_usd = {}, {}
     gpu_hours._serve_contracts(m)
     assert cloud.rented_in == {}
+
+
+def test_an_offtake_that_ended_last_month_no_longer_covers_the_cloud() -> None:
+    """A cloud whose contract ran out books again at once: the month's expiry pass drops it."""
+    m = _run(months=6)
+    owners = [o for o in m.owners if o.alive]
+    neo = next(o for o in owners if o.variant == "neocloud" and o.region == "us")
+    cloud = next(o for o in owners if o.variant == "hyperscaler" and o.region == "us")
+    for o in owners:
+        if o.variant == "hyperscaler" and o.region == "us":
+            o.internal_use, o.internal_need_h100e = {}, 0.0
+    cloud.internal_need_h100e = 1_000.0
+    chip_id, _ = m.best_chip_offer("us")
+    for end, signs in ((m.t, False), (m.t - 1, True)):  # live this month; ended last month
+        m.rebuild_contract_books([])
+        m.add_contract(gpu_hours.Contract(neo, cloud, chip_id, 1e6, 100.0, end, False, True, m.t - 2))
+        gpu_hours._sign_offtake(m, owners)
+        assert (len([k for k in m.contracts if k.offtake]) == 2) is signs

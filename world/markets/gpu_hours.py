@@ -338,7 +338,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         return
     booked: dict[int, float] = {}
     for k in model.contracts:
-        if k.offtake:
+        if k.offtake and k.end >= model.t and k.owner.alive:  # not those the expiry pass below drops
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
     promised = offtake_equity_promised(model)
     neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
@@ -366,7 +366,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
             continue
         start = model.t + 1 + model.p.vendors.lead_time_months  # the first chips can land then
         neo.place_order(chip_id, units, price, priority=1, backed=True)
-        promised[neo.unique_id] = promised.get(neo.unique_id, 0.0) + units * price * (1 - hp.offtake_ltv)
+        promised[neo.unique_id] = promised.get(neo.unique_id, 0.0) + offtake_equity(model, units, price)
         model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True, start))
         booked[cloud.unique_id] = booked.get(cloud.unique_id, 0.0) + units * model.h100e(chip_id)
         model.log_event("compute_contract", cloud, neo, units * rent * hp.offtake_months,
@@ -376,12 +376,16 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
 def offtake_equity_promised(model: ComputeEconomy) -> dict[int, float]:
     """Per neocloud id, the equity share of its chips still on order for offtake contracts:
     cash it owes at shipment that a new contract cannot count on."""
-    ltv = model.p.hyperscalers.offtake_ltv
     out: dict[int, float] = {}
     for k in model.chip_orders:
         if k.backed:
-            out[k.buyer.unique_id] = out.get(k.buyer.unique_id, 0.0) + k.units * k.price_usd * (1 - ltv)
+            out[k.buyer.unique_id] = out.get(k.buyer.unique_id, 0.0) + offtake_equity(model, k.units, k.price_usd)
     return out
+
+
+def offtake_equity(model: ComputeEconomy, units: int, price_usd: float) -> float:
+    """The part of an offtake order's chip price the neocloud pays from equity at shipment."""
+    return units * price_usd * (1 - model.p.hyperscalers.offtake_ltv)
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
