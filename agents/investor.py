@@ -69,8 +69,8 @@ class Investor(mesa.Agent):
         return 2.0 * (s.quality - 25.0) + 0.5 * max(s.growth(), 0.0) + herd
 
     def quote(self, s: Startup) -> float:
-        """Pre-money valuation offered."""
-        return max(self.multiple() * s.round_arr_usd(), 5e6)
+        """Pre-money valuation offered, at its region's discount."""
+        return max(self.multiple() * self.model.region_factor(s.region) * s.round_arr_usd(), 5e6)
 
     def add_holding(self, s: Startup) -> None:
         self.portfolio[s.unique_id] = s

@@ -172,13 +172,17 @@ class Startup(Provider, mesa.Agent):
         rounds count as failed when no investor comes (cost cuts, then an exit)."""
         return self.runway_months() < self.model.p.startups.min_runway_months or self.no_traction()
 
+    def market_multiple(self) -> float:
+        """The market's EV / revenue multiple for a lab of this region."""
+        return self.model.market_multiple * self.model.region_factor(self.region)
+
     def preemptive(self) -> bool:
         """Money comes to the lab: the market would price it well above its last round, so
         it sells a slice at the higher price whatever its runway (the 2024-25 up-rounds of
         labs with cash in the bank; F24, F26)."""
         sp = self.model.p.startups
         return (sp.preemptive_uplift > 0 and self.last_post_usd > 0
-                and self.model.market_multiple * self.round_arr_usd() >= sp.preemptive_uplift * self.last_post_usd)
+                and self.market_multiple() * self.round_arr_usd() >= sp.preemptive_uplift * self.last_post_usd)
 
     def no_traction(self) -> bool:
         """Revenue still below the staff floor long after the last round: investors make the
@@ -196,7 +200,7 @@ class Startup(Provider, mesa.Agent):
         ask = gross * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
         if not self.needs_funding() and self.preemptive():
             # a pre-emptive round sells a slice of the company at the market's price
-            ask = max(ask, sp.preemptive_dilution * self.model.market_multiple * self.round_arr_usd())
+            ask = max(ask, sp.preemptive_dilution * self.market_multiple() * self.round_arr_usd())
         return ask
 
     def settle(self) -> None:
@@ -216,7 +220,7 @@ class Startup(Provider, mesa.Agent):
         A mark below the last post-money by more than the write-down threshold is logged
         once per round as a write-down (investors' books take the loss).
         """
-        v = self.model.market_multiple * self.forward_arr_usd()
+        v = self.market_multiple() * self.forward_arr_usd()
         self.valuation_usd = float(max(v, self.model.ledger.usd(self.unique_id), 1e6))
         cut = self.model.p.investors.writedown_threshold
         if not self.written_down and self.last_post_usd > 0 and self.valuation_usd < (1 - cut) * self.last_post_usd:

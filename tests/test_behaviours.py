@@ -463,3 +463,30 @@ def test_an_offtake_that_ended_last_month_no_longer_covers_the_cloud() -> None:
         m.add_contract(gpu_hours.Contract(neo, cloud, chip_id, 1e6, 100.0, end, False, True, m.t - 2))
         gpu_hours._sign_offtake(m, owners)
         assert (len([k for k in m.contracts if k.offtake]) == 2) is signs
+
+
+def test_a_valuation_discount_event_cuts_what_investors_pay_for_that_region_only() -> None:
+    m = _run(months=7)  # 2023-01..2023-07: before baseline's CN event of 2023-09
+    assert m.valuation_discount == {"us": 0.0, "cn": 0.0}
+    inv = next(i for i in m.investors if i.kind == "vc")
+    labs = [next(s for s in m.startups if s.alive and s.region == r and s.round_arr_usd() > 1e8) for r in ("cn", "us")]
+    quote = {s.region: inv.quote(s) for s in labs}
+    multiple = {s.region: s.market_multiple() for s in labs}
+    m.valuation_discount["cn"] = 0.5
+    assert inv.quote(labs[0]) == pytest.approx(0.5 * quote["cn"])
+    assert labs[0].market_multiple() == pytest.approx(0.5 * multiple["cn"])
+    assert (inv.quote(labs[1]), labs[1].market_multiple()) == (quote["us"], multiple["us"])
+    m = _run(months=9)  # the scenario's event sets it in its month
+    assert m.valuation_discount == {"us": 0.0, "cn": 0.5}
+    assert any(e["kind"] == "policy:valuation_discount" for e in m.events_log)
+
+
+def test_a_round_after_the_discount_promises_revenue_at_the_discounted_multiple() -> None:
+    """A CN lab raising at a given price after the event promises more revenue for it, so the
+    discount reprices the rounds of before once, not every round again (no ratchet)."""
+    m = _run(months=9)
+    s = next(s for s in m.startups if s.alive and s.region == "cn")
+    inv = next(i for i in m.investors if i.kind == "vc" and i.region == "cn")
+    s.narrative_arr_usd = 0.0
+    capital._close_round(m, s, 2e9, 1e8, [(inv, 1e8)], True)
+    assert s.narrative_arr_usd == pytest.approx(2e9 / (0.5 * m.market_multiple))

@@ -11,6 +11,7 @@ from world.params import (
     ExportControlsEvent,
     RateChangeEvent,
     SubsidyEvent,
+    ValuationDiscountEvent,
 )
 
 if TYPE_CHECKING:
@@ -41,4 +42,7 @@ def apply(model: ComputeEconomy) -> None:
         elif isinstance(e, SubsidyEvent):
             model.state_subsidy = e.usd_per_month
             amount = e.usd_per_month
+        elif isinstance(e, ValuationDiscountEvent):
+            model.valuation_discount[e.region] = e.discount
+            amount = e.discount
         model.log_event(f"policy:{e.kind}", None, None, amount, e.detail or e.model_dump_json(exclude={"detail"}))

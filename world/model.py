@@ -65,6 +65,7 @@ class ComputeEconomy(mesa.Model):
         self.restricted: tuple[str, ...] = ()
         self.restricted_chips: tuple[str, ...] = ()
         self.state_subsidy = self.p.hyperscalers.state_subsidy_usd_per_month
+        self.valuation_discount = {"us": 0.0, "cn": 0.0}  # set by valuation_discount events
         self.demand_multipliers = np.ones(len(SEGMENTS))
         self.architectures: list[tuple[str, str, int]] = [
             (a.model_id, a.tier, self.month_index(a.available)) for a in self.p.architectures
@@ -225,6 +226,11 @@ class ComputeEconomy(mesa.Model):
             self.add_contract(k)
 
     # --- capital -------------------------------------------------------------------------
+    def region_factor(self, region: str) -> float:
+        """What a dollar of AI revenue is worth in `region`: 1 less the discount its latest
+        valuation_discount event set (none: 1)."""
+        return 1.0 - self.valuation_discount[region]
+
     def recent_deals(self, s: Startup) -> int:
         """Rounds closed by this startup in the last six months (what herding investors see)."""
         return self.deal_count.get(s.unique_id, 0)

@@ -246,8 +246,21 @@ class SubsidyEvent(_Section):
     detail: str = ""
 
 
+class ValuationDiscountEvent(_Section):
+    """From this month on investors value a region's AI firms at a discount to the same
+    revenue elsewhere (exits shut, a country risk premium): rounds priced before it are not
+    honoured after it."""
+
+    kind: Literal["valuation_discount"]
+    date: YearMonth
+    region: Literal["us", "cn"]
+    discount: float = Field(ge=0, lt=1)  # share of the multiple lost
+    detail: str = ""
+
+
 Event = Annotated[
-    ExportControlsEvent | RateChangeEvent | ArchitectureEvent | DemandShockEvent | SubsidyEvent,
+    ExportControlsEvent | RateChangeEvent | ArchitectureEvent | DemandShockEvent | SubsidyEvent
+    | ValuationDiscountEvent,
     Field(discriminator="kind"),
 ]
 

@@ -117,7 +117,7 @@ def new_startup(model: ComputeEconomy, region: str) -> Startup:
         lead.invested_usd += paid
         lead.add_holding(s)
     s.last_post_usd = post
-    s.narrative_arr_usd = post / model.market_multiple
+    s.narrative_arr_usd = post / max(s.market_multiple(), 1e-9)
     s.valuation_usd = max(post, 1e6)
     s.last_round_step = model.t
     s.plan_burn()

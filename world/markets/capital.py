@@ -264,7 +264,7 @@ def _close_round(model: ComputeEconomy, s, pre: float, raised: float, fills: lis
     s.written_down = False
     s.plan_burn()
     if needed:  # an optional round sells growth the marks already price: no new story
-        s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(model.market_multiple, 1e-9))
+        s.narrative_arr_usd = max(s.narrative_arr_usd, pre / max(s.market_multiple(), 1e-9))
     model.deals.append((model.t, s.unique_id))
     model.deal_count[s.unique_id] = model.deal_count.get(s.unique_id, 0) + 1
     model.record_funding(raised)
