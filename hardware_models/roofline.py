@@ -137,7 +137,11 @@ def best_layout(single: dict[str, np.ndarray], n: np.ndarray, dom: np.ndarray,
     while np.max(np.floor(n / div)) >= 1:
         sizes.append((np.clip(np.floor(n / div), 1.0, group), np.floor(n / div) >= 1))
         div *= 2
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
     for tp, ok in sizes:
+        if any(np.array_equal(tp, t) and np.array_equal(ok, o) for t, o in seen):
+            continue  # n/2, n/4, ... can be a power of two already tried: a repeat never wins
+        seen.append((tp, ok))
         cand = instance_figures(tp, *args)
         cs = np.where(ok & (cand["max_concurrency"] >= 1), cand["output_tokens_per_s"], -np.inf)
         better = cs > score
