@@ -277,6 +277,13 @@ def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def check_f31_window(facts: dict[str, dict[str, str]]) -> None:
+    """F31's window is a constant (the measure needs it before the facts are read): fail
+    loudly if the facts file moves it, instead of measuring the wrong months."""
+    if (facts["F31"]["start_period"], facts["F31"]["end_period"]) != F31_WINDOW:
+        raise ValueError(f"F31's period in the facts file is not F31_WINDOW {F31_WINDOW}: update the constant")
+
+
 def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     def col(name: str, key: str) -> list[float]:
         return [s[key] for _, s, _ in res[name]]
@@ -343,8 +350,7 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     f20, f31, f41 = (number(f[k]["end_value"]) for k in ("F20", "F31", "F41"))
     rows.append(level("F20 revenue of the startup that sells most, 2024, $bn", f20, f"{f20:g} (F20: OpenAI)",
                       "top_lab_revenue_2024_bn", "{:.3g}"))
-    if (f["F31"]["start_period"], f["F31"]["end_period"]) != F31_WINDOW:
-        raise ValueError(f"F31's period in the facts file is not F31_WINDOW {F31_WINDOW}: update the constant")
+    check_f31_window(f)
     rows.append(level(f"F31 startups bought by clouds, {F31_WINDOW[0]} to {F31_WINDOW[1]}",
                       f31, f"{f31:g} (F31: reverse acqui-hires)", "cloud_acquisitions_f31", "{:.3g}"))
     rows.append(level("F41 GPU-backed debt raised by neoclouds, 2023-2025, $bn", f41, f"{f41:g} (F41: CoreWeave alone)",

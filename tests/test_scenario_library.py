@@ -330,3 +330,13 @@ def test_stylized_facts_figures_are_written_whole(tmp_path, monkeypatch) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 20_000
+
+
+def test_f31_window_matches_the_facts_file() -> None:
+    """The F31 measure's window is a constant; the facts file is the authority on it."""
+    sf = _stylized_facts_module()
+    facts = sf.load_facts()
+    sf.check_f31_window(facts)  # as shipped, they agree
+    moved = {**facts, "F31": {**facts["F31"], "end_period": "2025-12"}}
+    with pytest.raises(ValueError, match="F31_WINDOW"):
+        sf.check_f31_window(moved)
