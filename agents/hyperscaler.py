@@ -357,7 +357,8 @@ class Hyperscaler(Provider, mesa.Agent):
         if self.variant != "neocloud":
             return
         arr = 12 * sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
-        ev = 0.5 * self.model.market_multiple * self.model.region_factor(self.region) * arr + self.model.ledger.usd(self.unique_id)
+        multiple = self.model.market_multiple * self.model.region_factor(self.region)
+        ev = 0.5 * multiple * arr + self.model.ledger.usd(self.unique_id)
         self.valuation_usd = float(max(ev - self.debt_usd, 1e6))
 
     def insolvent(self) -> bool:
