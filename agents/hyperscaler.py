@@ -53,6 +53,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.rental_history: list[float] = []
         self.debt_usd = 0.0
         self.debt_payment_usd = 0.0
+        self.debt_rate = 0.0  # the debt-weighted annual rate the scheduled payments were set at
         self.covenant_breaches = 0
         self.amortise_from = 0
         self.capex_usd = 0.0
@@ -320,11 +321,15 @@ class Hyperscaler(Provider, mesa.Agent):
 
     def borrow(self, usd: float, kind: str = "GPU-backed") -> None:
         """GPU-backed loan: cash from lenders; interest only until the chips earn (project
-        finance style: construction lag + lead time), then amortised over the term."""
+        finance style: construction lag + lead time), then amortised over the term. The
+        rate floats (policy rate + spread, as CoreWeave's delayed-draw loans over SOFR):
+        the schedule is set at today's rate and a later rate move is paid on top of it."""
         hp = self.model.p.hyperscalers
         self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
+        rate = self.model.rate + hp.debt_rate_spread
+        self.debt_rate = (self.debt_rate * self.debt_usd + rate * usd) / (self.debt_usd + usd)
         self.debt_usd += usd
-        r = (self.model.rate + hp.debt_rate_spread) / 12
+        r = rate / 12
         n = hp.debt_term_months
         self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
         self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
@@ -337,7 +342,9 @@ class Hyperscaler(Provider, mesa.Agent):
         r = (self.model.rate + hp.debt_rate_spread) / 12
         interest = self.debt_usd * r
         amortising = self.model.steps >= self.amortise_from
-        pay = min(self.debt_payment_usd, self.debt_usd + interest) if amortising else interest
+        # floating rate: the interest above (or below) the rate the schedule was set at is paid on top
+        scheduled = self.debt_payment_usd + self.debt_usd * (r - self.debt_rate / 12)
+        pay = min(scheduled, self.debt_usd + interest) if amortising else interest
         self.model.ledger.transfer(self.unique_id, "lenders", pay, "debt_service")
         self.debt_usd = max(self.debt_usd + interest - pay, 0.0)
         if self.debt_usd <= 1.0:

@@ -490,3 +490,24 @@ def test_a_round_after_the_discount_promises_revenue_at_the_discounted_multiple(
     s.narrative_arr_usd = 0.0
     capital._close_round(m, s, 2e9, 1e8, [(inv, 1e8)], True)
     assert s.narrative_arr_usd == pytest.approx(2e9 / (0.5 * m.market_multiple))
+
+
+def test_gpu_backed_debt_floats_a_rate_rise_raises_the_payment() -> None:
+    """Neocloud loans are floating-rate (rate + spread): once amortising, the payment is the
+    schedule set at borrowing plus the interest above the rate it was set at."""
+    m = _run(months=1)
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    neo.debt_usd = neo.debt_payment_usd = neo.debt_rate = 0.0
+    neo.borrow(1e9)
+    neo.amortise_from = m.steps  # amortising now
+    spread = m.p.hyperscalers.debt_rate_spread
+    assert neo.debt_rate == pytest.approx(m.rate + spread)
+    scheduled = neo.debt_payment_usd
+    m.rate += 0.03
+    before = m.ledger.usd(neo.unique_id)
+    neo.service_debt()
+    paid = before - m.ledger.usd(neo.unique_id)
+    assert paid == pytest.approx(scheduled + 1e9 * 0.03 / 12)
+    # principal still falls on schedule: the extra is interest
+    assert neo.debt_usd == pytest.approx(1e9 + 1e9 * (m.rate + spread) / 12 - paid)
+    assert 1e9 - neo.debt_usd == pytest.approx(scheduled - 1e9 * (m.rate - 0.03 + spread) / 12)
