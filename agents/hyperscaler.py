@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from world.model import ComputeEconomy
 
 
+def annuity(rate_per_month: float, months: int) -> float:
+    """Level monthly payment per dollar lent at `rate_per_month` over `months`."""
+    return rate_per_month / (1 - (1 + rate_per_month) ** -months) if rate_per_month > 0 else 1 / months
+
+
 class Hyperscaler(Provider, mesa.Agent):
     """Owns chips in powered data centres; rents spare GPU-hours; a lab serves its own API.
 
@@ -133,12 +138,12 @@ class Hyperscaler(Provider, mesa.Agent):
         hp = self.model.p.hyperscalers
         cash = max(self.model.ledger.usd(self.unique_id), 0.0)
         if self.variant == "neocloud":
-            return self.neocloud_budget_usd(cash)
+            return self.neocloud_budget_usd()
         if self.variant == "state":
             return cash
         return cash * hp.capex_share_of_cash / 6.0
 
-    def neocloud_budget_usd(self, cash: float) -> float:
+    def neocloud_budget_usd(self) -> float:
         """Equity beyond a six-month debt-service reserve, levered by GPU-backed debt that
         lenders size on rental income: total debt service may reach income / covenant DSCR,
         with income taken at its recent run-rate grown by the lender's optimism.
@@ -146,12 +151,12 @@ class Hyperscaler(Provider, mesa.Agent):
         In a boom rents and hence credit expand; in a glut they shrink (Minsky channel, F41).
         """
         hp = self.model.p.hyperscalers
-        equity = max(cash - 6 * self.debt_payment_usd, 0.0) / 6
+        equity = self.free_equity_usd() / 6
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
         room = max(income * hp.lender_optimism / max(hp.covenant_dscr, 1e-9) - self.debt_payment_usd, 0.0)
         r = (self.model.rate + hp.debt_rate_spread) / 12
         n = hp.debt_term_months
-        new_debt = room * (1 - (1 + r) ** -n) / r if r > 0 else room * n
+        new_debt = room / annuity(r, n)
         return min(equity / max(1 - hp.neocloud_ltv, 0.05), equity + new_debt)
 
     def building_usd_per_chip(self, chip_id: str) -> float:
@@ -325,13 +330,15 @@ class Hyperscaler(Provider, mesa.Agent):
         rate floats (policy rate + spread, as CoreWeave's delayed-draw loans over SOFR):
         the schedule is set at today's rate and a later rate move is paid on top of it."""
         hp = self.model.p.hyperscalers
+        if usd <= 0:
+            return  # nothing lent (an LTV of 0)
         self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
         rate = self.model.rate + hp.debt_rate_spread
         self.debt_rate = (self.debt_rate * self.debt_usd + rate * usd) / (self.debt_usd + usd)
         self.debt_usd += usd
         r = rate / 12
         n = hp.debt_term_months
-        self.debt_payment_usd += usd * r / (1 - (1 + r) ** -n) if r > 0 else usd / n
+        self.debt_payment_usd += usd * annuity(r, n)
         self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
         self.model.log_event("loan", self, None, usd, f"{kind}, {n} months")
 
@@ -364,8 +371,7 @@ class Hyperscaler(Provider, mesa.Agent):
         if self.variant != "neocloud":
             return
         arr = 12 * sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
-        multiple = self.model.market_multiple * self.model.region_factor(self.region)
-        ev = 0.5 * multiple * arr + self.model.ledger.usd(self.unique_id)
+        ev = 0.5 * self.model.region_multiple(self.region) * arr + self.model.ledger.usd(self.unique_id)
         self.valuation_usd = float(max(ev - self.debt_usd, 1e6))
 
     def insolvent(self) -> bool:

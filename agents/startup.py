@@ -174,7 +174,7 @@ class Startup(Provider, mesa.Agent):
 
     def market_multiple(self) -> float:
         """The market's EV / revenue multiple for a lab of this region."""
-        return self.model.market_multiple * self.model.region_factor(self.region)
+        return self.model.region_multiple(self.region)
 
     def preemptive(self) -> bool:
         """Money comes to the lab: the market would price it well above its last round, so

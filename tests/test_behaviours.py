@@ -511,3 +511,12 @@ def test_gpu_backed_debt_floats_a_rate_rise_raises_the_payment() -> None:
     # principal still falls on schedule: the extra is interest
     assert neo.debt_usd == pytest.approx(1e9 + 1e9 * (m.rate + spread) / 12 - paid)
     assert 1e9 - neo.debt_usd == pytest.approx(scheduled - 1e9 * (m.rate - 0.03 + spread) / 12)
+
+
+def test_no_loan_at_an_ltv_of_zero() -> None:
+    """`neocloud_ltv` may be 0 (lenders advance nothing): neoclouds then buy from equity and
+    the run goes on, with no loan logged for their own orders (it divided by zero before)."""
+    m = _run({"hyperscalers.neocloud_ltv": 0.0, "hyperscalers.cloud_offtake": False}, months=12)
+    neo_ids = {o.unique_id for o in m.owners if o.variant == "neocloud"}
+    assert not any(e["kind"] == "loan" and e["agent_id"] in neo_ids for e in m.events_log)
+    assert all(o.debt_usd == 0.0 for o in m.owners if o.variant == "neocloud")

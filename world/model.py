@@ -231,6 +231,10 @@ class ComputeEconomy(mesa.Model):
         valuation_discount event set (none: 1)."""
         return 1.0 - self.valuation_discount[region]
 
+    def region_multiple(self, region: str) -> float:
+        """The market's EV / revenue multiple for a firm of `region`."""
+        return self.market_multiple * self.region_factor(region)
+
     def recent_deals(self, s: Startup) -> int:
         """Rounds closed by this startup in the last six months (what herding investors see)."""
         return self.deal_count.get(s.unique_id, 0)

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from agents.hyperscaler import annuity
+
 if TYPE_CHECKING:
     from agents.hyperscaler import Hyperscaler
     from agents.startup import Startup
@@ -44,6 +46,10 @@ class Contract:
     circular: bool
     offtake: bool = False
     start: int = 0  # first month served (an offtake waits for the chips bought for it)
+
+    def live(self, t: int) -> bool:
+        """Not yet expired in month `t` and both sides still in business."""
+        return self.end >= t and self.owner.alive and self.renter.alive
 
 
 @dataclass(frozen=True)
@@ -258,7 +264,7 @@ def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
 
 def _serve_contracts(model: ComputeEconomy) -> None:
     """Reserved capacity first, at the locked price; expired contracts drop."""
-    keep = [k for k in model.contracts if k.end >= model.t and k.owner.alive and k.renter.alive]
+    keep = [k for k in model.contracts if k.live(model.t)]
     model.rebuild_contract_books(keep)
     served: dict[tuple[int, str], float] = {}  # chips already given to earlier contracts
     for k in keep:
@@ -338,7 +344,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         return
     booked: dict[int, float] = {}
     for k in model.contracts:
-        if k.offtake and k.end >= model.t and k.owner.alive:  # not those the expiry pass below drops
+        if k.offtake and k.live(model.t):  # not those the expiry pass below drops
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
     promised = offtake_equity_promised(model)
     neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
@@ -350,18 +356,19 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         neos = neos_in[cloud.region]
         if short <= 0 or not neos:
             continue
-        neo = max(neos, key=lambda o: (o.free_equity_usd(promised.get(o.unique_id, 0.0)), -o.unique_id))
+        free = {o.unique_id: o.free_equity_usd(promised.get(o.unique_id, 0.0)) for o in neos}
+        neo = max(neos, key=lambda o: (free[o.unique_id], -o.unique_id))
         chip_id, price = model.best_chip_offer(cloud.region)
         if chip_id is None:
             continue
         per_chip = price + neo.building_usd_per_chip(chip_id)
         units = int(min(hp.offtake_share * short / model.h100e(chip_id),
-                        neo.free_equity_usd(promised.get(neo.unique_id, 0.0)) / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
+                        free[neo.unique_id] / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
         if units < 1:
             continue
         r = (model.rate + hp.debt_rate_spread) / 12
         n = hp.offtake_months
-        rent = model.power_cost_chip_month(chip_id, cloud.region) + per_chip * (r / (1 - (1 + r) ** -n) if r > 0 else 1 / n)
+        rent = model.power_cost_chip_month(chip_id, cloud.region) + per_chip * annuity(r, n)
         if rent > rent_cap(model, chip_id):
             continue
         start = model.t + 1 + model.p.vendors.lead_time_months  # the first chips can land then
