@@ -263,6 +263,14 @@ def test_top_lab_revenue_cloud_acquisitions_and_neocloud_loans() -> None:
     assert sf.loans_bn(events, agents, "neocloud", "2023-01", "2025-12") == pytest.approx(5.0)
 
 
+def test_fell_from_peak_marks_a_run_in_which_a_firm_failed() -> None:
+    """The rate-shock row counts seeds in which a neocloud failed."""
+    sf = _stylized_facts_module()
+    assert sf.fell_from_peak(pl.Series([3, 3, 3])) == 0.0
+    assert sf.fell_from_peak(pl.Series([3, 3, 2])) == 1.0
+    assert sf.fell_from_peak(pl.Series([3, 4, 3])) == 1.0  # an entrant came, then one failed
+
+
 def test_resampled_pass_share_flags_knife_edges_and_keeps_seeds_paired() -> None:
     """A verdict far from its threshold passes in every resample, one at the threshold in
     about half; a seed's runs are resampled together (a paired gap never flips); one result."""
