@@ -465,6 +465,29 @@ def test_an_offtake_that_ended_last_month_no_longer_covers_the_cloud() -> None:
         assert (len([k for k in m.contracts if k.offtake]) == 2) is signs
 
 
+def test_contracts_that_ended_last_month_free_their_chips_before_signing(monkeypatch) -> None:
+    """The month's GPU-hour market drops expired contracts before anyone signs, so a
+    contract that ended last month reserves nothing when new ones are signed."""
+    m = _run(months=6)
+    neo = next(o for o in m.owners if o.alive and o.variant == "neocloud")
+    s = next(s for s in m.startups if s.alive and s.region == neo.region)
+    c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
+    m.rebuild_contract_books([])
+    m.add_contract(gpu_hours.Contract(neo, s, c, 100.0, 100.0, m.t, False))  # ends this month
+    m.add_contract(gpu_hours.Contract(neo, s, c, 10.0, 100.0, m.t + 1, False))  # one more month
+    m.t += 1  # next month
+    seen = {}
+    sign = gpu_hours._sign_contracts
+
+    def spy(model, renters, owners):
+        seen["reserved"] = model.contracted_out(neo, c)
+        sign(model, renters, owners)
+
+    monkeypatch.setattr(gpu_hours, "_sign_contracts", spy)
+    gpu_hours.run(m)
+    assert seen["reserved"] == pytest.approx(10.0)
+
+
 def test_a_valuation_discount_event_cuts_what_investors_pay_for_that_region_only() -> None:
     m = _run(months=7)  # 2023-01..2023-07: before baseline's CN event of 2023-09
     assert m.valuation_discount == {"us": 0.0, "cn": 0.0}

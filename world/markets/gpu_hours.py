@@ -130,6 +130,9 @@ def run(model: ComputeEconomy) -> None:
     renters = [s for s in model.startups if s.alive]
     for s in renters:
         s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
+    # expiries and exits first, so that signing sees this month's books: the chips of a
+    # contract that ended are free again and an offtake starting now holds its chips
+    model.rebuild_contract_books([k for k in model.contracts if k.live(model.t)])
     _sign_contracts(model, renters, owners)
     _sign_offtake(model, owners)
     _serve_contracts(model)
@@ -263,11 +266,10 @@ def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
 
 
 def _serve_contracts(model: ComputeEconomy) -> None:
-    """Reserved capacity first, at the locked price; expired contracts drop."""
-    keep = [k for k in model.contracts if k.live(model.t)]
-    model.rebuild_contract_books(keep)
+    """Reserved capacity first, at the locked price (contracts live this month: `run`
+    dropped the expired ones before signing)."""
     served: dict[tuple[int, str], float] = {}  # chips already given to earlier contracts
-    for k in keep:
+    for k in model.contracts:
         if model.t < k.start:
             continue
         key = (k.owner.unique_id, k.chip_id)
