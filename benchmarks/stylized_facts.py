@@ -451,8 +451,10 @@ def build_rows(res: dict, facts: dict[str, dict[str, str]]) -> list[Row]:
     # the row counts seeds with one, as the burst rows do, not the median count alive.
     if have("rate_shock"):
         fb, fs = share("baseline", "neocloud_failed"), share("rate_shock", "neocloud_failed")
+        alive_b, alive_s = col("baseline", "neoclouds_alive_final"), col("rate_shock", "neoclouds_alive_final")
         rows.append(Row("rate_shock: seeds in which a neocloud fails (GPU-backed debt)",
-                        f"> baseline {pct(fb)}", f"{pct(fs)} of {len(res['rate_shock'])}", fs > fb))
+                        f"> baseline {pct(fb)} (median alive at the end {median(alive_b):.0f})",
+                        f"{pct(fs)} of {len(res['rate_shock'])} (median alive {median(alive_s):.0f})", fs > fb))
     versus("agentic_jevons", "baseline", "token volume in 2027, Mtok/month", "token_volume_2027", "{:.3g}", True)
     return rows
 
