@@ -65,7 +65,8 @@ class Hyperscaler(Provider, mesa.Agent):
         self.valuation_usd = 0.0
         self.has_lab = variant == "hyperscaler"
         if self.has_lab:
-            self.init_provider(quality=25.0 + 0.2 * model.streams["setup"].standard_normal(), tier="large", markup=0.8)
+            self.init_provider(quality=25.0 + 0.2 * model.streams["setup"].standard_normal(), tier="large",
+                               markup=model.p.hyperscalers.lab_markup)
         hp = model.p.hyperscalers
         self.lite = LiteLine(self, hp.lab_lite_tier) if self.has_lab and hp.lab_lite else None
         self.training_budget_usd = 0.0

@@ -488,6 +488,17 @@ def test_contracts_that_ended_last_month_free_their_chips_before_signing(monkeyp
     assert seen["reserved"] == pytest.approx(10.0)
 
 
+def test_cloud_labs_price_at_their_markup_flagship_and_lite_alike() -> None:
+    """`hyperscalers.lab_markup` sets both of a cloud lab's lines' markup, and a dearer
+    markup posts dearer tokens."""
+    cheap, dear = (_run({"hyperscalers.lab_markup": v}, months=6) for v in (0.2, 2.0))
+    for m, v in ((cheap, 0.2), (dear, 2.0)):
+        labs = [o for o in m.owners if o.has_lab]
+        assert labs and all(o.markup == v and (o.lite is None or o.lite.markup == v) for o in labs)
+    price = [sum(o.price_usd_per_mtok for o in m.owners if o.has_lab) for m in (cheap, dear)]
+    assert price[1] > price[0]
+
+
 def test_a_valuation_discount_event_cuts_what_investors_pay_for_that_region_only() -> None:
     m = _run(months=7)  # 2023-01..2023-07: before baseline's CN event of 2023-09
     assert m.valuation_discount == {"us": 0.0, "cn": 0.0}

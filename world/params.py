@@ -116,6 +116,7 @@ class HyperscalerParams(_Section):
     lab_training_share: float = Field(0.006, ge=0, le=1)  # assumption: in-house labs train with 0.6% of core cash flow (~$0.4bn/yr per big cloud in 2023), growing with it; calibrated on S07's revenue (< 40 $bn: the clouds' own models take token share from the startups): 0.003 gave 46 $bn (price step 0.5), and with the price step at 0.6: 0.005 40, 0.006 35, 0.008 34 with the 2023 GPU-hour spike (F01a) then in doubt (vendors at 1.1, before the building rule); 1-2% kill the spike ($4.5/h) and at 2% make bursts fundamental (README)
     max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
+    lab_markup: float = Field(0.8, ge=0, le=10)  # assumption: a cloud lab's price over its serving cost, flagship and lite model alike (no public margin split for the clouds' model APIs); the clouds never subsidise
     lab_lite: bool = True  # ablation switch: each cloud lab also sells a small model (Gemini Flash, GPT-4o-mini, Doubao-lite, Qwen-Turbo; assumption: public product lists, not in the shared data)
     lab_lite_tier: Literal["small", "mid"] = "small"  # assumption: the lite line serves the cheapest tier
     initial_h100e: float = Field(40_000, ge=0)  # F19: big buyers took ~50-150k H100s each during 2023; assumption: ~40k H100e in service at its start
@@ -158,7 +159,6 @@ class StartupParams(_Section):
     preemptive_dilution: float = Field(0.15, ge=0, le=0.5)  # ...selling this share of its pre-money (assumption: 10-20% a round)
     penetration_pricing: bool = True  # ablation switch: subsidised prices while funded
     subsidy_depth: float = Field(0.4, ge=0, le=0.95)  # assumption: price down to 60% of cost
-    markup: float = Field(0.6, ge=0, le=10)  # assumption: target gross margin markup over cost
     price_up_when_short: float = Field(0.15, ge=0, le=2)  # assumption: monthly price rise when rationed
     max_price_change_per_month: float = Field(0.68, ge=0, le=0.99)  # calibrated on S01 and S01/S08 together (README calibration table; with contracts expiring before signing, 128 seeds, S01 / two-year fall: 0.6 85.3% / 89%, 0.65 85.2% / 87%, 0.68 88.8% / 87%, 0.7 89.5% / 85%, 0.72 90.2% / 85%; the two-year row needs 85%); assumption: a list price can fall by up to ~70% in one announcement (GPT-4o mini at $0.15 against GPT-3.5 Turbo's $0.50; the CN clouds cut 90%+ in 2024-05; public price lists, not in the shared data)
     revenue_reinvestment: float = Field(0.3, ge=0, le=5)  # a startup trains with this share of last month's token revenue on top of its plan; F21: OpenAI 2024 ~3bn training on 3.7bn revenue (0.8) is the top; calibrated on S05 (0.2-0.8 all pass; 0.15-0.4 leave S07's revenue at 40-42 $bn)
