@@ -130,9 +130,7 @@ def run(model: ComputeEconomy) -> None:
     renters = [s for s in model.startups if s.alive]
     for s in renters:
         s.serving_chips, s.training_chips, s.spend_usd, s.serving_cost_usd = {}, {}, 0.0, 0.0
-    # expiries and exits first, so that signing sees this month's books: the chips of a
-    # contract that ended are free again and an offtake starting now holds its chips
-    model.rebuild_contract_books([k for k in model.contracts if k.live(model.t)])
+    drop_expired(model)
     _sign_contracts(model, renters, owners)
     _sign_offtake(model, owners)
     _serve_contracts(model)
@@ -265,9 +263,18 @@ def _renter_bids(model: ComputeEconomy, s, bids: dict, offer: dict) -> None:
                     (share / len(TRAINING_TRANCHES) / p, p, 16 * s.unique_id + 1 + k, s, "train"))
 
 
+def drop_expired(model: ComputeEconomy) -> None:
+    """Drop contracts that have ended or lost a side, and book those starting this month.
+
+    It runs before the month's signing, so signing sees this month's books: the chips of a
+    contract that ended are free again and an offtake starting now holds its chips.
+    """
+    model.rebuild_contract_books([k for k in model.contracts if k.live(model.t)])
+
+
 def _serve_contracts(model: ComputeEconomy) -> None:
-    """Reserved capacity first, at the locked price (contracts live this month: `run`
-    dropped the expired ones before signing)."""
+    """Reserved capacity first, at the locked price (every contract is live this month:
+    `drop_expired` ran before the signing)."""
     served: dict[tuple[int, str], float] = {}  # chips already given to earlier contracts
     for k in model.contracts:
         if model.t < k.start:
@@ -346,7 +353,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         return
     booked: dict[int, float] = {}
     for k in model.contracts:
-        if k.offtake and k.live(model.t):  # not those the expiry pass below drops
+        if k.offtake:  # live ones only: `drop_expired` ran first
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
     promised = offtake_equity_promised(model)
     neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
