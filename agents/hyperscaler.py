@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
 def annuity(rate_per_month: float, months: int) -> float:
     """Level monthly payment per dollar lent at `rate_per_month` over `months`."""
     return rate_per_month / (1 - (1 + rate_per_month) ** -months) if rate_per_month > 0 else 1 / months
+
+
+@dataclass
+class Loan:
+    """One GPU-backed loan: its own schedule, set at the rate of the month it was taken."""
+
+    balance_usd: float
+    rate: float  # annual rate the scheduled payment was set at (policy rate + spread then)
+    payment_usd: float  # scheduled monthly payment at that rate
+    amortise_from: int  # step from which principal is paid (interest only before)
 
 
 class Hyperscaler(Provider, mesa.Agent):
@@ -56,11 +67,8 @@ class Hyperscaler(Provider, mesa.Agent):
         self.sold_h100e_months = 0.0  # the same in H100-equivalents, chip class by chip class
         self.rental_revenue_usd = 0.0
         self.rental_history: list[float] = []
-        self.debt_usd = 0.0
-        self.debt_payment_usd = 0.0
-        self.debt_rate = 0.0  # the debt-weighted annual rate the scheduled payments were set at
+        self.loans: list[Loan] = []
         self.covenant_breaches = 0
-        self.amortise_from = 0
         self.capex_usd = 0.0
         self.valuation_usd = 0.0
         self.has_lab = variant == "hyperscaler"
@@ -80,8 +88,7 @@ class Hyperscaler(Provider, mesa.Agent):
         return sum(n * self.model.h100e(c) for c, n in self.fleet.items())
 
     def mw_needed(self, fleet: dict[str, int]) -> float:
-        hp = self.model.p.hyperscalers
-        return sum(n * self.model.chip(c).tdp_w * hp.server_overhead * hp.pue for c, n in fleet.items()) / 1e6
+        return sum(n * self.model.chip_mw(c) for c, n in fleet.items())
 
     def receive(self, chip_id: str, units: int, cost_usd: float) -> None:
         """Chips delivered (bought new or in a fire sale): unpowered until there is room."""
@@ -106,13 +113,12 @@ class Hyperscaler(Provider, mesa.Agent):
         done = [mw for s, mw in self.construction if s <= self.model.steps]
         self.construction = [(s, mw) for s, mw in self.construction if s > self.model.steps]
         self.power_mw += sum(done)
-        hp = self.model.p.hyperscalers
         spare_mw = self.power_mw - self.mw_needed(self.fleet)
         for c in sorted(self.unpowered, key=lambda c: (-self.model.chip(c).launch_year, c)):
             n = self.unpowered[c]
             if n <= 0:
                 continue
-            per_chip = self.model.chip(c).tdp_w * hp.server_overhead * hp.pue / 1e6
+            per_chip = self.model.chip_mw(c)
             k = min(n, int(spare_mw // per_chip)) if per_chip > 0 else n
             if k > 0:
                 self.unpowered[c] -= k
@@ -142,17 +148,17 @@ class Hyperscaler(Provider, mesa.Agent):
             return self.neocloud_budget_usd()
         if self.variant == "state":
             return cash
-        return cash * hp.capex_share_of_cash / 6.0
+        return cash * hp.capex_share_of_cash / hp.capex_spread_months
 
     def neocloud_budget_usd(self) -> float:
-        """Equity beyond a six-month debt-service reserve, levered by GPU-backed debt that
-        lenders size on rental income: total debt service may reach income / covenant DSCR,
+        """Equity beyond the debt-service reserve, spent over `capex_spread_months` and levered
+        by GPU-backed debt that lenders size on rental income: total debt service may reach income / covenant DSCR,
         with income taken at its recent run-rate grown by the lender's optimism.
 
         In a boom rents and hence credit expand; in a glut they shrink (Minsky channel, F41).
         """
         hp = self.model.p.hyperscalers
-        equity = self.free_equity_usd() / 6
+        equity = self.free_equity_usd() / hp.capex_spread_months
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
         room = max(income * hp.lender_optimism / max(hp.covenant_dscr, 1e-9) - self.debt_payment_usd, 0.0)
         r = (self.model.rate + hp.debt_rate_spread) / 12
@@ -161,8 +167,7 @@ class Hyperscaler(Provider, mesa.Agent):
         return min(equity / max(1 - hp.neocloud_ltv, 0.05), equity + new_debt)
 
     def building_usd_per_chip(self, chip_id: str) -> float:
-        hp = self.model.p.hyperscalers
-        return self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6 * hp.construction_usd_per_mw
+        return self.model.chip_mw(chip_id) * self.model.p.hyperscalers.construction_usd_per_mw
 
     def plan_capex(self) -> None:
         """Order chips and start buildings for the demand forecast at the end of the lead time.
@@ -175,7 +180,7 @@ class Hyperscaler(Provider, mesa.Agent):
         if self.variant == "state":
             target = self.h100e_total() + self.model.ledger.usd(self.unique_id) / 20_000.0
         else:
-            target = self.forecast_h100e(horizon) / 0.85  # assumption: plan for 85% utilisation
+            target = self.forecast_h100e(horizon) / hp.planning_utilisation
         gap = target - self.h100e_total() - self.on_order_h100e
         budget = self.capex_budget_usd()
         if gap > 0 and budget > 0:
@@ -188,16 +193,17 @@ class Hyperscaler(Provider, mesa.Agent):
 
     def place_order(self, chip_id: str, units: int, price: float, priority: int, backed: bool = False) -> None:
         """Queue chips with their vendor and book them (H100e and MW) as on order."""
-        hp = self.model.p.hyperscalers
         vendor = self.model.order_chips(self, chip_id, units, price, priority, backed)
         self.on_order_h100e += units * self.model.h100e(chip_id)
-        mw = units * self.model.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+        mw = units * self.model.chip_mw(chip_id)
         self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
 
     def free_equity_usd(self, promised_usd: float = 0.0) -> float:
-        """Cash beyond a six-month debt-service reserve and `promised_usd`, the equity share
-        of the chips on order for offtake contracts (what a neocloud can put into a new one)."""
-        return max(self.model.ledger.usd(self.unique_id) - 6 * self.debt_payment_usd - promised_usd, 0.0)
+        """Cash beyond the debt-service reserve (`debt_reserve_months`) and `promised_usd`, the
+        equity share of the chips on order for offtake contracts (what a neocloud can put into
+        a new one)."""
+        reserve = self.model.p.hyperscalers.debt_reserve_months * self.debt_payment_usd
+        return max(self.model.ledger.usd(self.unique_id) - reserve - promised_usd, 0.0)
 
     def on_order_due_mw(self) -> float:
         """MW for the chips on order that their vendors will ship while a building goes up.
@@ -322,41 +328,55 @@ class Hyperscaler(Provider, mesa.Agent):
         for c in list(self.book_usd):
             self.book_usd[c] *= 1 - 1 / (hp.depreciation_years * 12)
         self.rental_history.append(self.rental_revenue_usd)
-        if self.debt_usd > 0:
+        if self.loans:
             self.service_debt()
+
+    @property
+    def debt_usd(self) -> float:
+        return sum(k.balance_usd for k in self.loans)
+
+    @property
+    def debt_payment_usd(self) -> float:
+        """Scheduled monthly payments of all loans (at the rates they were set at)."""
+        return sum(k.payment_usd for k in self.loans)
 
     def borrow(self, usd: float, kind: str = "GPU-backed") -> None:
         """GPU-backed loan: cash from lenders; interest only until the chips earn (project
         finance style: construction lag + lead time), then amortised over the term. The
         rate floats (policy rate + spread, as CoreWeave's delayed-draw loans over SOFR):
-        the schedule is set at today's rate and a later rate move is paid on top of it."""
+        the schedule is set at today's rate and a later rate move is paid on top of it.
+        Each loan keeps its own schedule, so a new loan does not defer an older one's
+        principal."""
         hp = self.model.p.hyperscalers
         if usd <= 0:
             return  # nothing lent (an LTV of 0)
         self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
         rate = self.model.rate + hp.debt_rate_spread
-        self.debt_rate = (self.debt_rate * self.debt_usd + rate * usd) / (self.debt_usd + usd)
-        self.debt_usd += usd
-        r = rate / 12
         n = hp.debt_term_months
-        self.debt_payment_usd += usd * annuity(r, n)
-        self.amortise_from = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
+        start = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
+        self.loans.append(Loan(usd, rate, usd * annuity(rate / 12, n), start))
         self.model.log_event("loan", self, None, usd, f"{kind}, {n} months")
 
     def service_debt(self) -> None:
-        """Pay interest (and principal once amortising); count covenant breaches
-        (rental income / debt service below the minimum) and force sales after the grace."""
+        """Pay each loan's interest (and principal once it amortises); count covenant
+        breaches (rental income / debt service below the minimum) once any loan amortises,
+        and force sales after the grace."""
         hp = self.model.p.hyperscalers
         r = (self.model.rate + hp.debt_rate_spread) / 12
-        interest = self.debt_usd * r
-        amortising = self.model.steps >= self.amortise_from
-        # floating rate: the interest above (or below) the rate the schedule was set at is paid on top
-        scheduled = self.debt_payment_usd + self.debt_usd * (r - self.debt_rate / 12)
-        pay = min(scheduled, self.debt_usd + interest) if amortising else interest
+        pay = 0.0
+        amortising = False
+        for k in self.loans:
+            interest = k.balance_usd * r
+            if self.model.steps >= k.amortise_from:
+                amortising = True
+                # floating rate: the interest above (or below) the rate the schedule was set at is paid on top
+                due = min(k.payment_usd + k.balance_usd * (r - k.rate / 12), k.balance_usd + interest)
+            else:
+                due = interest
+            k.balance_usd = max(k.balance_usd + interest - due, 0.0)
+            pay += due
+        self.loans = [k for k in self.loans if k.balance_usd > 1.0]
         self.model.ledger.transfer(self.unique_id, "lenders", pay, "debt_service")
-        self.debt_usd = max(self.debt_usd + interest - pay, 0.0)
-        if self.debt_usd <= 1.0:
-            self.debt_usd = self.debt_payment_usd = 0.0
         if not amortising:
             return
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
@@ -366,6 +386,18 @@ class Hyperscaler(Provider, mesa.Agent):
             self.model.log_event("covenant_breach", self, None, pay, f"dscr={dscr:.2f}")
             self.model.fire_sale(self, share=0.25)
             self.covenant_breaches = 1
+
+    def prepay(self, usd: float) -> None:
+        """Repay `usd` of principal early (fire-sale proceeds), pro rata across the loans;
+        each loan's scheduled payment shrinks with its balance."""
+        debt = self.debt_usd
+        if debt <= 0 or usd <= 0:
+            return
+        keep = max(1.0 - usd / debt, 0.0)
+        for k in self.loans:
+            k.balance_usd *= keep
+            k.payment_usd *= keep
+        self.loans = [k for k in self.loans if k.balance_usd > 1.0]
 
     def mark_valuation(self) -> None:
         """Neoclouds: equity = multiple x rental revenue run-rate - debt (floored at $1m)."""

@@ -127,7 +127,8 @@ def test_covenant_breach_forces_a_fire_sale() -> None:
     neo.borrow(1e9)
     loan = m.events_log[-1]  # each GPU-backed loan is in the event log (F41's measure)
     assert (loan["kind"], loan["agent_id"], loan["amount_usd"]) == ("loan", neo.unique_id, 1e9)
-    neo.amortise_from = 0
+    for k in neo.loans:
+        k.amortise_from = 0
     neo.rental_history = [0.0, 0.0, 0.0]
     for _ in range(m.p.hyperscalers.covenant_grace_months + 1):
         neo.service_debt()
@@ -534,11 +535,11 @@ def test_gpu_backed_debt_floats_a_rate_rise_raises_the_payment() -> None:
     schedule set at borrowing plus the interest above the rate it was set at."""
     m = _run(months=1)
     neo = next(o for o in m.owners if o.variant == "neocloud")
-    neo.debt_usd = neo.debt_payment_usd = neo.debt_rate = 0.0
+    neo.loans = []
     neo.borrow(1e9)
-    neo.amortise_from = m.steps  # amortising now
+    neo.loans[0].amortise_from = m.steps  # amortising now
     spread = m.p.hyperscalers.debt_rate_spread
-    assert neo.debt_rate == pytest.approx(m.rate + spread)
+    assert neo.loans[0].rate == pytest.approx(m.rate + spread)
     scheduled = neo.debt_payment_usd
     m.rate += 0.03
     before = m.ledger.usd(neo.unique_id)
@@ -548,6 +549,46 @@ def test_gpu_backed_debt_floats_a_rate_rise_raises_the_payment() -> None:
     # principal still falls on schedule: the extra is interest
     assert neo.debt_usd == pytest.approx(1e9 + 1e9 * (m.rate + spread) / 12 - paid)
     assert 1e9 - neo.debt_usd == pytest.approx(scheduled - 1e9 * (m.rate - 0.03 + spread) / 12)
+
+
+def test_each_loan_keeps_its_own_schedule() -> None:
+    """A new loan neither defers an older loan's principal nor re-prices its schedule: before,
+    all debt was one pool whose amortisation restarted with every loan, so a neocloud that
+    kept borrowing paid interest only and its covenant was never tested."""
+    m = _run(months=1)
+    hp = m.p.hyperscalers
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    neo.loans = []
+    neo.borrow(1e9)
+    old = neo.loans[0]
+    old.amortise_from = m.steps  # the first loan's chips earn now
+    m.rate += 0.02
+    neo.borrow(1e9)  # a second loan, at a higher rate, for chips not yet landed
+    new = neo.loans[1]
+    assert new.amortise_from > m.steps and old.amortise_from == m.steps
+    assert new.rate == pytest.approx(old.rate + 0.02)
+    r = (m.rate + hp.debt_rate_spread) / 12
+    before = m.ledger.usd(neo.unique_id)
+    neo.service_debt()
+    paid = before - m.ledger.usd(neo.unique_id)
+    old_due = old.payment_usd + 1e9 * (r - (m.rate - 0.02 + hp.debt_rate_spread) / 12)
+    assert paid == pytest.approx(old_due + 1e9 * r)  # the old one amortises, the new one pays interest
+    assert old.balance_usd < 1e9 and new.balance_usd == pytest.approx(1e9)
+
+
+def test_fire_sale_proceeds_prepay_every_loan_pro_rata() -> None:
+    m = _run(months=1)
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    neo.loans = []
+    neo.borrow(1e9)
+    neo.borrow(3e9)
+    pay = neo.debt_payment_usd
+    neo.prepay(1e9)
+    assert neo.debt_usd == pytest.approx(3e9)
+    assert [k.balance_usd for k in neo.loans] == pytest.approx([0.75e9, 2.25e9])
+    assert neo.debt_payment_usd == pytest.approx(0.75 * pay)
+    neo.prepay(5e9)
+    assert neo.loans == [] and neo.debt_usd == 0.0
 
 
 def test_no_loan_at_an_ltv_of_zero() -> None:

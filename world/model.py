@@ -135,10 +135,14 @@ class ComputeEconomy(mesa.Model):
     def training_flops(self, chip_id: str) -> float:
         return capacity.training_flops_per_chip_month(chip_id, self.p.markets.mfu)
 
-    def power_cost_chip_month(self, chip_id: str, region: str) -> float:
+    def chip_mw(self, chip_id: str) -> float:
+        """Facility MW one installed chip takes: its TDP, the server around it, the cooling (PUE)."""
         hp = self.p.hyperscalers
-        kw = self.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1000
-        return kw * gpu_hours.HOURS_PER_MONTH * hp.power_usd_per_kwh
+        return self.chip(chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+
+    def power_cost_chip_month(self, chip_id: str, region: str) -> float:
+        kw = self.chip_mw(chip_id) * 1000
+        return kw * gpu_hours.HOURS_PER_MONTH * self.p.hyperscalers.power_usd_per_kwh
 
     def add_architecture(self, model_id: str, tier: str) -> None:
         self.architectures.append((model_id, tier, self.t))

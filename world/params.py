@@ -109,10 +109,12 @@ class HyperscalerParams(_Section):
     construction_lag_months: int = Field(18, ge=0, le=84)  # S04/F35: 12 -> 24 months build
     forecast_window_months: int = Field(12, ge=1, le=36)  # assumption: trailing window for trend extrapolation
     max_growth_per_year: float = Field(2.0, ge=0, le=20)  # assumption: cap on extrapolated growth
+    planning_utilisation: float = Field(0.85, gt=0, le=1)  # assumption: owners build for forecast demand at 85% use of the fleet (headroom for peaks and failures)
     core_cash_flow_usd_per_month: float = Field(6e9, ge=0)  # what a big cloud's core business hands its AI side a month, after its own capex (non_ai_capex_share); assumption, with F13 as the scale (big-5 capex ~$126bn in 2023, paid from core cash)
     core_cash_growth_per_year: float = Field(0.16, ge=-0.5, le=2)  # calibrated on F14 (2026 capex within x2 of ~$725bn; 0.12 gave 355; AI capex, before the core business's capex was counted); assumption: cloud/ads cash grows ~16%/yr
     non_ai_capex_share: float = Field(0.5, ge=0, le=5)  # the core business's own capex over the core cash flow it leaves for AI; F13: the big five's capex was 123 $bn in 2022, before the AI boom, against the four US clouds' core cash flow of 2022 here (6e9/1.16 a month each, 248 $bn a year): ~0.5 (Oracle, F13's fifth, ignored). Reported only (F12-F14 and S07 count company-wide capex); it buys no chips
     capex_share_of_cash: float = Field(0.9, ge=0, le=1)  # assumption: share of cash a hyperscaler commits per year
+    capex_spread_months: int = Field(6, ge=1, le=60)  # assumption: an owner spends its investable cash (a cloud's capex share, a neocloud's free equity) over six months, not in one month
     lab_training_share: float = Field(0.006, ge=0, le=1)  # assumption: in-house labs train with 0.6% of core cash flow (~$0.4bn/yr per big cloud in 2023), growing with it; calibrated on S07's revenue (< 40 $bn: the clouds' own models take token share from the startups): 0.003 gave 46 $bn (price step 0.5), and with the price step at 0.6: 0.005 40, 0.006 35, 0.008 34 with the 2023 GPU-hour spike (F01a) then in doubt (vendors at 1.1, before the building rule); 1-2% kill the spike ($4.5/h) and at 2% make bursts fundamental (README)
     max_internal_share: float = Field(0.75, ge=0, le=1)  # assumption: a cloud keeps ~25% of its AI fleet for outside customers
     internal_priority: bool = True  # ablation switch: own lab served before renters under scarcity
@@ -126,6 +128,7 @@ class HyperscalerParams(_Section):
     debt_term_months: int = Field(48, ge=6, le=240)  # assumption: 4-year amortisation
     covenant_dscr: float = Field(1.2, ge=0, le=10)  # assumption: min rental income / debt service
     covenant_grace_months: int = Field(3, ge=0, le=24)  # breaches tolerated before forced sales
+    debt_reserve_months: int = Field(6, ge=0, le=60)  # assumption: a neocloud keeps six months of debt service in cash and invests only the equity beyond it
     cloud_offtake: bool = True  # ablation switch: big clouds whose labs are short of their own chips rent neocloud capacity for years (Microsoft-CoreWeave, F41), and lenders finance the chips on the contract
     offtake_share: float = Field(0.5, ge=0, le=1)  # assumption: share of its lab's shortfall a cloud books with neoclouds in a month
     offtake_months: int = Field(48, ge=6, le=120)  # assumption: multi-year take-or-pay terms (CoreWeave's cloud contracts run 2-5 years; public filings, not in the shared data)

@@ -122,9 +122,8 @@ def run(model: ComputeEconomy) -> None:
 
 def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
     """Units leave the buyer's on-order books (shipped, lapsed or barred)."""
-    hp = model.p.hyperscalers
     k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
-    mw = units * model.chip(k.chip_id).tdp_w * hp.server_overhead * hp.pue / 1e6
+    mw = units * model.chip_mw(k.chip_id)
     name = k.vendor.name
     k.buyer.on_order_mw[name] = max(k.buyer.on_order_mw.get(name, 0.0) - mw, 0.0)
 

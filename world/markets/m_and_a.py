@@ -111,8 +111,8 @@ def _close(model: ComputeEconomy, a, how: str) -> None:
     a.alive = False
     a.exit_kind = how
     a.exit_step = model.t
-    if hasattr(a, "debt_usd"):
-        a.debt_usd = 0.0
+    if hasattr(a, "loans"):
+        a.loans = []  # written off with the firm
     keep = [k for k in model.contracts if k.renter is not a and k.owner is not a]
     if len(keep) < len(model.contracts):  # the books are unchanged when it held no contract
         model.rebuild_contract_books(keep)
@@ -120,7 +120,7 @@ def _close(model: ComputeEconomy, a, how: str) -> None:
 
 def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
     """Sell `share` of a distressed owner's chips; proceeds repay its debt first."""
-    mp, hp = model.p.markets, model.p.hyperscalers
+    mp = model.p.markets
     buyers = [o for o in model.owners if o.alive and o is not seller and o.region == seller.region
               and o.variant != "state"]
     proceeds = 0.0
@@ -131,7 +131,7 @@ def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
             continue
         book_each = seller.book_usd.get(c, 0.0) / max(have, 1)
         price = mp.fire_sale_discount * book_each
-        per_mw = model.chip(c).tdp_w * hp.server_overhead * hp.pue / 1e6
+        per_mw = model.chip_mw(c)
         want = np.array([max(b.power_mw - b.mw_needed(b.fleet) - b.mw_needed(b.unpowered), 0.0) / per_mw for b in buyers])
         cash_units = np.array([max(model.ledger.usd(b.unique_id), 0.0) / max(price, 1.0) for b in buyers])
         got = fire_sale(units, np.full(len(buyers), price), np.minimum(want, cash_units),
@@ -147,6 +147,5 @@ def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
     if seller.debt_usd > 0 and proceeds > 0:
         repay = min(proceeds, seller.debt_usd, max(model.ledger.usd(seller.unique_id), 0.0))
         model.ledger.transfer(seller.unique_id, "lenders", repay, "debt_repayment")
-        seller.debt_usd -= repay
-        seller.debt_payment_usd *= seller.debt_usd / max(seller.debt_usd + repay, 1.0)
+        seller.prepay(repay)
     return proceeds
