@@ -429,7 +429,9 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
     annuity = r / (1 - (1 + r) ** -hp.offtake_months)
     assert (k.owner, k.chip_id, k.offtake) == (neo, chip_id, True)
     assert k.price_usd == pytest.approx(m.power_cost_chip_month(chip_id, "us") + per_chip * annuity)
-    assert k.chips == int(equity / (per_chip * (1 - hp.offtake_ltv)))  # the equity share is the limit
+    # the equity share is the limit: the chip's at offtake_ltv, its shell's at neocloud_ltv (as it is built)
+    own_per_chip = price * (1 - hp.offtake_ltv) + neo.building_usd_per_chip(chip_id) * (1 - hp.neocloud_ltv)
+    assert k.chips == int(equity / own_per_chip)
     assert (k.start, k.end) == (m.t + 1 + m.p.vendors.lead_time_months,
                                 m.t + 1 + m.p.vendors.lead_time_months + hp.offtake_months)
     order = m.chip_orders[n_orders]  # the first cloud's order, placed first

@@ -342,7 +342,8 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
 
     The neocloud (the one with most free equity, lower id on ties) orders the region's best
     chip for it, paying `1 - offtake_ltv` from equity and borrowing the rest against the
-    contract at shipment. The term runs from the month the first chips can land (next
+    contract at shipment; it builds the shell as it builds any other (`1 - neocloud_ltv`
+    from equity), so a contract is signed only for what its equity covers of both. The term runs from the month the first chips can land (next
     month's shipment plus the lead time); from then on the neocloud's chips of the class
     serve it first, and the cloud pays for those that are there. The rent pays the chip and
     its shell back over the term at the neocloud's cost of debt, plus power (the chips do
@@ -370,9 +371,10 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         chip_id, price = model.best_chip_offer(cloud.region)
         if chip_id is None:
             continue
-        per_chip = price + neo.building_usd_per_chip(chip_id)
-        units = int(min(hp.offtake_share * short / model.h100e(chip_id),
-                        free[neo.unique_id] / max(per_chip * (1 - hp.offtake_ltv), 1e-9)))
+        shell = neo.building_usd_per_chip(chip_id)
+        per_chip = price + shell
+        equity = price * (1 - hp.offtake_ltv) + shell * (1 - hp.neocloud_ltv)
+        units = int(min(hp.offtake_share * short / model.h100e(chip_id), free[neo.unique_id] / max(equity, 1e-9)))
         if units < 1:
             continue
         r = (model.rate + hp.debt_rate_spread) / 12
