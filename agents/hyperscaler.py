@@ -152,8 +152,9 @@ class Hyperscaler(Provider, mesa.Agent):
 
     def neocloud_budget_usd(self) -> float:
         """Equity beyond the debt-service reserve, spent over `capex_spread_months` and levered
-        by GPU-backed debt that lenders size on rental income: total debt service may reach income / covenant DSCR,
-        with income taken at its recent run-rate grown by the lender's optimism.
+        by GPU-backed debt that lenders size on rental income: total debt service may reach
+        income / covenant DSCR, with income taken at its recent run-rate grown by the lender's
+        optimism.
 
         In a boom rents and hence credit expand; in a glut they shrink (Minsky channel, F41).
         """

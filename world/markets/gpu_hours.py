@@ -343,11 +343,12 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
     The neocloud (the one with most free equity, lower id on ties) orders the region's best
     chip for it, paying `1 - offtake_ltv` from equity and borrowing the rest against the
     contract at shipment; it builds the shell as it builds any other (`1 - neocloud_ltv`
-    from equity), so a contract is signed only for what its equity covers of both. The term runs from the month the first chips can land (next
-    month's shipment plus the lead time); from then on the neocloud's chips of the class
-    serve it first, and the cloud pays for those that are there. The rent pays the chip and
-    its shell back over the term at the neocloud's cost of debt, plus power (the chips do
-    not exist yet: there is no spot price to read); a cloud pays no more than `rent_cap`.
+    from equity), so a contract is signed only for what its equity covers of both. The term
+    runs from the month the first chips can land (next month's shipment plus the lead
+    time); from then on the neocloud's chips of the class serve it first, and the cloud
+    pays for those that are there. The rent pays the chip and its shell back over the term
+    at the neocloud's cost of debt, plus power (the chips do not exist yet: there is no spot
+    price to read); a cloud pays no more than `rent_cap`.
     """
     hp = model.p.hyperscalers
     if not hp.cloud_offtake:

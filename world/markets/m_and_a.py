@@ -131,8 +131,8 @@ def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
             continue
         book_each = seller.book_usd.get(c, 0.0) / max(have, 1)
         price = mp.fire_sale_discount * book_each
-        per_mw = model.chip_mw(c)
-        want = np.array([max(b.power_mw - b.mw_needed(b.fleet) - b.mw_needed(b.unpowered), 0.0) / per_mw for b in buyers])
+        mw_each = model.chip_mw(c)
+        want = np.array([max(b.power_mw - b.mw_needed(b.fleet) - b.mw_needed(b.unpowered), 0.0) / mw_each for b in buyers])
         cash_units = np.array([max(model.ledger.usd(b.unique_id), 0.0) / max(price, 1.0) for b in buyers])
         got = fire_sale(units, np.full(len(buyers), price), np.minimum(want, cash_units),
                         np.array([b.unique_id for b in buyers]), 0.0)
