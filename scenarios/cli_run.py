@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
         """Run one scenario; write model/agents/events parquet, manifest.json and report.md."""
         from scenarios.config import load_scenario
         from scenarios.run import check_out_dir, run, write_run
+        from scenarios.report import burst_line
 
         sc = load_scenario(scenario, set_ or [])
         target = out if out is not None else Path("runs") / f"{sc.name}-seed{seed}"
@@ -36,8 +37,7 @@ def register(app: typer.Typer) -> None:
         first, last = m.row(0, named=True), m.row(m.height - 1, named=True)
         con.print(f"[bold]{res.manifest['scenario']}[/] seed {seed}: {m.height} months "
                   f"({first['date']} .. {last['date']}) in {res.manifest['wall_time_s']:.2f} s")
-        burst = f"burst in month {s['burst_month']} (drawdown {s['max_drawdown']:.0%})" if s["burst"] else \
-            f"no burst (max drawdown {s['max_drawdown']:.0%})"
+        burst = burst_line(s, m["date"].to_list())
         con.print(f"  {burst}; startups alive {last['n_startups_alive']} "
                   f"({last['n_bankruptcies']} bankruptcies, {last['n_acquisitions']} acquisitions)")
         con.print(f"  API price index ${first['api_price_index_usd_per_mtok']:.3g} -> "

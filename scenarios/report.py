@@ -142,17 +142,30 @@ def write_report(result: RunResult, out: Path) -> None:
     for fig, title in zip(FIGURES, ("Prices", "Compute and utilisation", "Valuation vs revenue",
                                     "Firm count and HHI", "Event timeline")):
         lines += [f"## {title}", "", f"![{title}]({fig})", ""]
-    lines += _chain(s, ev)
+    lines += _chain(s, ev, result.model["date"].to_list())
     (out / "report.md").write_text("\n".join(lines) + "\n")
 
 
-def _chain(summary: dict, ev: pl.DataFrame) -> list[str]:
+def burst_line(summary: dict, dates: list[str]) -> str:
+    """One line on the run's burst, dated: its month, depth and peak, or that there was none.
+
+    The run's max drawdown is not the burst's depth: a run can fall further from its
+    opening value than from the peak of its later boom.
+    """
+    if not summary.get("burst"):
+        return f"no burst (max drawdown {summary['max_drawdown']:.0%})"
+    return (f"burst in {dates[int(summary['burst_month'])]} (valuation -{summary['burst_depth']:.0%} "
+            f"at the trough from its {dates[int(summary['burst_peak_month'])]} peak)")
+
+
+def _chain(summary: dict, ev: pl.DataFrame, dates: list[str]) -> list[str]:
     """The events in the 12 months before a burst, counted by kind: the chain that led to it."""
     if not summary.get("burst"):
         return ["## No burst", "", "The valuation index never fell 50% from a run-up peak.", ""]
     b = int(summary["burst_month"])
     win = ev.filter((pl.col("step") > b - 12) & (pl.col("step") <= b))
     counts = win.group_by("kind").len().sort(["len", "kind"], descending=[True, False])
-    out = [f"## The chain of events before the burst (month {b})", "", "| kind | events |", "| --- | --- |"]
+    out = [f"## The chain of events before the burst ({dates[b]}, month {b})", "",
+           f"The {burst_line(summary, dates)}.", "", "| kind | events |", "| --- | --- |"]
     out += [f"| {k} | {n} |" for k, n in counts.iter_rows()]
     return out + [""]

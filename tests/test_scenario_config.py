@@ -99,3 +99,21 @@ def test_cli_out_that_is_a_file_is_refused_untouched(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "not a directory" in proc.stderr and "Traceback" not in proc.stderr
     assert f.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_burst_line_dates_the_burst_and_gives_its_own_depth() -> None:
+    """The run's max drawdown can come from a fall before the boom (seed 0 of the baseline
+    falls 65% from its 2023 opening, its burst 62% from the 2028 peak): the line must give
+    the burst's depth and dates, not the run's worst fall."""
+    import polars as pl
+
+    from scenarios.report import _chain, burst_line
+
+    dates = ["2023-01", "2023-02", "2023-03", "2023-04", "2023-05"]
+    s = {"burst": True, "burst_month": 3, "burst_peak_month": 1, "burst_depth": 0.62, "max_drawdown": 0.65}
+    assert burst_line(s, dates) == "burst in 2023-04 (valuation -62% at the trough from its 2023-02 peak)"
+    assert burst_line({"burst": False, "max_drawdown": 0.3}, dates) == "no burst (max drawdown 30%)"
+    ev = pl.DataFrame({"step": [2, 3], "kind": ["fire_sale", "fire_sale"]})
+    chain = _chain(s, ev, dates)
+    assert chain[0] == "## The chain of events before the burst (2023-04, month 3)"
+    assert "| fire_sale | 2 |" in chain
