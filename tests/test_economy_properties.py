@@ -1,4 +1,5 @@
-"""Property tests: random valid parameters never break an invariant, produce NaN or crash.
+"""Property tests: random valid parameters never break an invariant, produce NaN or crash;
+random loan books amortise as their schedules say.
 
 Small worlds (few agents, 15 months) so that a handful of examples stay fast. Every step
 runs the ledger and physical checks (world/collect.py: check_invariants).
@@ -8,9 +9,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agents.hyperscaler import annuity
 from scenarios.config import load_scenario
 from world.model import ComputeEconomy
 
@@ -47,3 +50,45 @@ def test_random_valid_worlds_keep_every_invariant(over: dict, seed: int) -> None
         if col != "date":
             assert all(math.isfinite(v) for v in frame[col].to_list()), col
     assert sum(m.ledger.balances.values()) == 0
+
+
+_DEBT_WORLD: list[ComputeEconomy] = []
+
+
+def _debt_world() -> ComputeEconomy:
+    """One small world, built once: the loan tests reset a neocloud's loans themselves."""
+    if not _DEBT_WORLD:
+        _DEBT_WORLD.append(ComputeEconomy(load_scenario("baseline", ["startups.n=2", "investors.n_vc=1"]).params, seed=0))
+    return _DEBT_WORLD[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(loans=st.lists(st.tuples(st.floats(1e6, 1e10), st.integers(0, 30)), min_size=1, max_size=6),
+       rate=st.floats(0.0, 0.15))
+def test_loans_amortise_to_zero_on_their_own_schedules(loans: list[tuple[float, int]], rate: float) -> None:
+    """Loans taken in any months, at a policy rate that then stays put, each pay interest
+    until their chips can earn and then their own annuity over the term: every one is gone
+    once its term is over, no balance ever grows or goes negative, and what the neocloud
+    paid is exactly that sum."""
+    m = _debt_world()
+    hp = m.p.hyperscalers
+    neo = next(o for o in m.owners if o.variant == "neocloud")
+    neo.loans, neo.rental_history = [], [1e12] * 3  # rich in rent: no covenant sale interferes
+    steps0, m.rate = m.steps, rate
+    r, n = (rate + hp.debt_rate_spread) / 12, hp.debt_term_months
+    wait = hp.construction_lag_months + m.p.vendors.lead_time_months
+    expected = sum(usd * (r * wait + annuity(r, n) * n) for usd, _ in loans)
+    paid = 0.0
+    for t in range(30 + wait + n + 1):
+        m.steps = steps0 + t
+        for usd, month in loans:
+            if month == t:
+                neo.borrow(usd)
+        before = {id(k): k.balance_usd for k in neo.loans}
+        cash = m.ledger.usd(neo.unique_id)
+        neo.service_debt()
+        paid += cash - m.ledger.usd(neo.unique_id)
+        assert all(0.0 <= k.balance_usd <= before[id(k)] * (1 + 1e-12) for k in neo.loans)
+    m.steps = steps0
+    assert neo.loans == [] and neo.debt_usd == 0.0
+    assert paid == pytest.approx(expected, rel=1e-9, abs=10.0 * len(loans))
