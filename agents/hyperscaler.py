@@ -58,6 +58,8 @@ class Hyperscaler(Provider, mesa.Agent):
         self.construction: list[tuple[int, float]] = []  # (step ready, MW)
         self.on_order_h100e = 0.0
         self.on_order_mw: dict[str, float] = {}  # vendor name -> MW of the chips on order from it
+        self.in_transit_h100e = 0.0  # shipped and paid for, not yet delivered (the lead time)
+        self.in_transit_mw = 0.0
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
         self.rented_in: dict[str, float] = {}  # chips the lab rents this month on offtake contracts
@@ -182,7 +184,7 @@ class Hyperscaler(Provider, mesa.Agent):
             target = self.h100e_total() + self.model.ledger.usd(self.unique_id) / 20_000.0
         else:
             target = self.forecast_h100e(horizon) / hp.planning_utilisation
-        gap = target - self.h100e_total() - self.on_order_h100e
+        gap = target - self.h100e_total() - self.in_transit_h100e - self.on_order_h100e
         budget = self.capex_budget_usd()
         if gap > 0 and budget > 0:
             chip_id, price = self.model.best_chip_offer(self.region, state=self.variant == "state")
@@ -222,7 +224,8 @@ class Hyperscaler(Provider, mesa.Agent):
         """Start buildings for the chips owned and those due from the vendors within the
         construction lag; they are ready after the lag."""
         hp = self.model.p.hyperscalers
-        need_mw = self.mw_needed(self.fleet) + self.mw_needed(self.unpowered) + self.on_order_due_mw()
+        need_mw = (self.mw_needed(self.fleet) + self.mw_needed(self.unpowered) + self.in_transit_mw
+                   + self.on_order_due_mw())
         pipeline = self.power_mw + sum(mw for _, mw in self.construction)
         if need_mw <= pipeline:
             return

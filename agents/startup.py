@@ -196,7 +196,7 @@ class Startup(Provider, mesa.Agent):
         revenue is not counted on: labs raise for ambition, not for deficits); hot markets
         fund bigger plans (ask x sentiment)."""
         sp = self.model.p.startups
-        gross = max(self.staff_usd + self.plan_training_usd + self.spend_usd, self.burn_usd())
+        gross = max(self.staff_usd + self.plan_training_usd + self.serving_cost_usd, self.burn_usd())
         ask = gross * sp.target_runway_months * max(1.0, self.model.sentiment_factor)
         if not self.needs_funding() and self.preemptive():
             # a pre-emptive round sells a slice of the company at the market's price

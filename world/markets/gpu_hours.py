@@ -48,8 +48,9 @@ class Contract:
     start: int = 0  # first month served (an offtake waits for the chips bought for it)
 
     def live(self, t: int) -> bool:
-        """Not yet expired in month `t` and both sides still in business."""
-        return self.end >= t and self.owner.alive and self.renter.alive
+        """Not yet expired in month `t` (`end` is the first month after the term) and both
+        sides still in business."""
+        return t < self.end and self.owner.alive and self.renter.alive
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def run(model: ComputeEconomy) -> None:
     owners = [o for o in model.owners if o.alive]
     for o in owners:
         o.internal_use = o.plan_internal_use() if prio else {}
+        if not prio and o.has_lab:  # the lab bids on the spot market instead, for the same need
+            o.internal_need_h100e = o.lab_need_h100e()
         o.sold_chip_months = 0.0
         o.sold_h100e_months = 0.0
         o.offered_chip_months = 0.0
@@ -149,11 +152,11 @@ def run(model: ComputeEconomy) -> None:
     if not prio:
         for o in owners:
             if o.has_lab:
-                need = o.lab_need_h100e()
                 c = _cheapest_class(model, o.region, per="h100e", offer=offer)
                 if c is not None:
                     price = rent_cap(model, c)
-                    bids.setdefault((o.region, c), []).append((need / model.h100e(c), price, 16 * o.unique_id, o, "lab"))
+                    bids.setdefault((o.region, c), []).append(
+                        (o.internal_need_h100e / model.h100e(c), price, 16 * o.unique_id, o, "lab"))
     vol_h, spend_h = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
     unmet_h = {"us": 0.0, "cn": 0.0}
     hi_vol, hi_spend = {"us": 0.0, "cn": 0.0}, {"us": 0.0, "cn": 0.0}
@@ -431,6 +434,6 @@ def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> 
     tot = {r: sum(o.compute_h100e() for o in owners if o.region == r) for r in ("us", "cn")}
     for o in owners:
         used = o.internal_need_h100e if o.has_lab else 0.0
-        sold = o.sold_chip_months * (o.compute_h100e() / max(sum(o.fleet.values()), 1))
+        sold = o.sold_h100e_months
         share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
         o.demand_history.append(used + sold + share * unmet_h[o.region])
