@@ -24,8 +24,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run one scenario; write model/agents/events parquet, manifest.json and report.md."""
         from scenarios.config import load_scenario
-        from scenarios.run import check_out_dir, run, write_run
         from scenarios.report import burst_line
+        from scenarios.run import check_out_dir, run, write_run
 
         sc = load_scenario(scenario, set_ or [])
         target = out if out is not None else Path("runs") / f"{sc.name}-seed{seed}"
