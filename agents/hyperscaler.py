@@ -253,11 +253,11 @@ class Hyperscaler(Provider, mesa.Agent):
         return self.model.power_cost_chip_month(chip_id, self.region) + floor * dep
 
     def plan_internal_use(self) -> dict[str, float]:
-        """Chips the own lab needs this month (serving plus training), newest classes first."""
+        """Own chips for the lab's need this month (`internal_need_h100e`, set by the GPU-hour
+        market from `lab_need_h100e`), newest classes first."""
         if not self.has_lab:
             return {}
-        need_h100e = self.internal_need_h100e = self.lab_need_h100e()
-        need_h100e = min(need_h100e, self.model.p.hyperscalers.max_internal_share * self.compute_h100e())
+        need_h100e = min(self.internal_need_h100e, self.model.p.hyperscalers.max_internal_share * self.compute_h100e())
         use: dict[str, float] = {}
         for c in sorted(self.fleet, key=lambda c: (-self.model.chip(c).launch_year, c)):
             if need_h100e <= 0:

@@ -122,9 +122,9 @@ def run(model: ComputeEconomy) -> None:
     prio = model.p.hyperscalers.internal_priority
     owners = [o for o in model.owners if o.alive]
     for o in owners:
-        o.internal_use = o.plan_internal_use() if prio else {}
-        if not prio and o.has_lab:  # the lab bids on the spot market instead, for the same need
+        if o.has_lab:  # with or without priority: contracts and capex read the lab's need
             o.internal_need_h100e = o.lab_need_h100e()
+        o.internal_use = o.plan_internal_use() if prio else {}
         o.sold_chip_months = 0.0
         o.sold_h100e_months = 0.0
         o.offered_chip_months = 0.0
