@@ -7,6 +7,7 @@ runs the ledger and physical checks (world/collect.py: check_invariants).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -52,14 +53,10 @@ def test_random_valid_worlds_keep_every_invariant(over: dict, seed: int) -> None
     assert sum(m.ledger.balances.values()) == 0
 
 
-_DEBT_WORLD: list[ComputeEconomy] = []
-
-
+@functools.cache
 def _debt_world() -> ComputeEconomy:
     """One small world, built once: the loan tests reset a neocloud's loans themselves."""
-    if not _DEBT_WORLD:
-        _DEBT_WORLD.append(ComputeEconomy(load_scenario("baseline", ["startups.n=2", "investors.n_vc=1"]).params, seed=0))
-    return _DEBT_WORLD[0]
+    return ComputeEconomy(load_scenario("baseline", ["startups.n=2", "investors.n_vc=1"]).params, seed=0)
 
 
 @settings(max_examples=25, deadline=None)
