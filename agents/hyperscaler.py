@@ -60,6 +60,7 @@ class Hyperscaler(Provider, mesa.Agent):
         self.on_order_mw: dict[str, float] = {}  # vendor name -> MW of the chips on order from it
         self.in_transit_h100e = 0.0  # shipped and paid for, not yet delivered (the lead time)
         self.in_transit_mw = 0.0
+        self.offtake_promised_usd = 0.0  # equity owed at shipment for chips on order for offtake contracts
         self.demand_history: list[float] = []  # H100e used or wanted, per month
         self.internal_use: dict[str, float] = {}
         self.rented_in: dict[str, float] = {}  # chips the lab rents this month on offtake contracts
@@ -195,18 +196,21 @@ class Hyperscaler(Provider, mesa.Agent):
         self.build()
 
     def place_order(self, chip_id: str, units: int, price: float, priority: int, backed: bool = False) -> None:
-        """Queue chips with their vendor and book them (H100e and MW) as on order."""
+        """Queue chips with their vendor and book them (H100e and MW) as on order; for an
+        offtake order (`backed`), the equity share it will pay at shipment is promised."""
         vendor = self.model.order_chips(self, chip_id, units, price, priority, backed)
         self.on_order_h100e += units * self.model.h100e(chip_id)
+        if backed:
+            self.offtake_promised_usd += units * price * (1 - self.model.p.hyperscalers.offtake_ltv)
         mw = units * self.model.chip_mw(chip_id)
         self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
 
-    def free_equity_usd(self, promised_usd: float = 0.0) -> float:
-        """Cash beyond the debt-service reserve (`debt_reserve_months`) and `promised_usd`, the
-        equity share of the chips on order for offtake contracts (what a neocloud can put into
-        a new one)."""
+    def free_equity_usd(self) -> float:
+        """Cash beyond the debt-service reserve (`debt_reserve_months`) and the equity promised
+        to chips on order for offtake contracts: what a neocloud can put into new capex or a
+        new contract."""
         reserve = self.model.p.hyperscalers.debt_reserve_months * self.debt_payment_usd
-        return max(self.model.ledger.usd(self.unique_id) - reserve - promised_usd, 0.0)
+        return max(self.model.ledger.usd(self.unique_id) - reserve - self.offtake_promised_usd, 0.0)
 
     def on_order_due_mw(self) -> float:
         """MW for the chips on order that their vendors will ship while a building goes up.
@@ -232,7 +236,7 @@ class Hyperscaler(Provider, mesa.Agent):
         mw = need_mw - pipeline
         cost = mw * hp.construction_usd_per_mw
         own_share = 1 - hp.neocloud_ltv if self.variant == "neocloud" else 1.0
-        cash = max(self.model.ledger.usd(self.unique_id), 0.0)
+        cash = max(self.model.ledger.usd(self.unique_id) - self.offtake_promised_usd, 0.0)  # not the chips' promised equity
         if cost * own_share > cash:  # build what can be paid for now; the rest waits
             mw, cost = mw * cash / (cost * own_share), cash / own_share
         if cost <= 0:
@@ -289,7 +293,9 @@ class Hyperscaler(Provider, mesa.Agent):
         return serve * self.model.h100e(best)
 
     def own_cost_h100e(self) -> float:
-        """Full cost of one owned H100e for a month: power plus straight-line depreciation."""
+        """Full cost of one H100e for a month at today's price: power plus straight-line
+        depreciation of a new chip of the fleet's main class. A planning (replacement) cost for
+        the lab's training budget; the books (`settle`) depreciate what was paid, declining-balance."""
         hp = self.model.p.hyperscalers
         chips = [c for c in sorted(self.fleet) if self.fleet[c] > 0] or ["h100-sxm"]
         c = max(chips, key=lambda k: (self.fleet.get(k, 0) * self.model.h100e(k), k))

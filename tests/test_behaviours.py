@@ -179,8 +179,10 @@ def test_write_downs_are_logged_once_per_round() -> None:
 
 def test_revenue_reinvestment_trains_sellers_more_and_concentrates_tokens() -> None:
     """A startup adds the reinvested share of last month's token revenue to its training
-    budget; over the eight years of a run the labs that sell more pull ahead (median of four
-    seeds; the gap opens late: at 60 months it had not, at one calibration)."""
+    budget; over the eight years of a run the labs that sell more pull ahead (median of twelve
+    seeds: the final HHI of tokens spreads widely across seeds, and four gave the wrong sign
+    once; on 32 seeds the medians are 3,442 against 2,657. The gap opens late: at 60 months
+    it had not, at one calibration)."""
     m = _run(months=24)
     sellers = [s for s in m.startups if s.alive and s.token_revenue_usd > 0]
     assert sellers
@@ -190,7 +192,7 @@ def test_revenue_reinvestment_trains_sellers_more_and_concentrates_tokens() -> N
         assert s.training_budget_usd() == pytest.approx(min(s.plan_training_usd + share * s.token_revenue_usd, cash))
 
     def hhi_tokens(overrides: dict) -> float:
-        runs = [_run(overrides, months=96, seed=seed) for seed in range(4)]
+        runs = [_run(overrides, months=96, seed=seed) for seed in range(12)]
         return float(np.median([m.model_rows[-1]["hhi_tokens"] for m in runs]))
 
     assert hhi_tokens({}) > hhi_tokens({"startups.revenue_reinvestment": 0.0})
@@ -412,14 +414,12 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
     hp = m.p.hyperscalers
     owners = [o for o in m.owners if o.alive]
     cloud = next(o for o in owners if o.variant == "hyperscaler" and o.region == "us")
-    before = gpu_hours.offtake_equity_promised(m)
-    neo = max((o for o in owners if o.variant == "neocloud"),
-              key=lambda o: (o.free_equity_usd(before.get(o.unique_id, 0.0)), -o.unique_id))
+    neo = max((o for o in owners if o.variant == "neocloud"), key=lambda o: (o.free_equity_usd(), -o.unique_id))
     m.rebuild_contract_books([])
     for o in owners:  # every US cloud short of everything: the neoclouds' equity is the limit
         if o.variant == "hyperscaler" and o.region == "us":
             o.internal_use, o.internal_need_h100e = {}, 1e9
-    equity = neo.free_equity_usd(before.get(neo.unique_id, 0.0))
+    equity = neo.free_equity_usd()
     chip_id, price = m.best_chip_offer("us")
     n_orders = len(m.chip_orders)
     gpu_hours._sign_offtake(m, owners)
@@ -438,8 +438,7 @@ def test_an_offtake_pays_the_chips_back_over_its_term_and_is_served_from_its_fir
     assert (order.buyer, order.chip_id, order.units, order.backed) == (neo, chip_id, k.chips, True)
     # the equity it promised is no longer free for the next cloud's contract in the same month
     promised = sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv)
-    after = gpu_hours.offtake_equity_promised(m).get(neo.unique_id, 0.0)
-    assert neo.free_equity_usd(after) == pytest.approx(max(equity - promised, 0.0))
+    assert neo.free_equity_usd() == pytest.approx(max(equity - promised, 0.0))
     assert sum(o.units * o.price_usd for o in m.chip_orders[n_orders:] if o.buyer is neo) * (1 - hp.offtake_ltv) <= equity
     c = max(neo.fleet, key=lambda c: (neo.fleet[c], c))
     m.rebuild_contract_books([])
@@ -660,3 +659,64 @@ def test_a_funding_ask_counts_training_once() -> None:
     s.preemptive = lambda: False  # a round it needs, sized by its plan
     s.cost_history, s.revenue_history = [0.0] * 3, [0.0] * 3  # no burn above the plan
     assert s.funding_ask_usd() == pytest.approx(6e6 * m.p.startups.target_runway_months)
+
+
+def test_offtake_equity_promised_is_held_back_from_a_neoclouds_other_spending() -> None:
+    """The equity a neocloud owes at shipment for chips on order for offtake contracts is
+    booked as promised while they wait (it equals the open offtake orders' equity share) and
+    is not spent on its own capex or shells (before, its budget and `build()` spent it)."""
+    m = _run(months=30)
+    ltv = m.p.hyperscalers.offtake_ltv
+    for o in m.owners:
+        open_equity = sum(k.units * k.price_usd for k in m.chip_orders if k.buyer is o and k.backed) * (1 - ltv)
+        assert o.offtake_promised_usd == pytest.approx(open_equity, rel=1e-9, abs=1e-3)
+    assert any(k.backed for k in m.chip_orders) or any(
+        e["kind"] == "compute_contract" and "offtake" in e["detail"] for e in m.events_log)
+    neo = next(o for o in m.owners if o.alive and o.variant == "neocloud")
+    assert neo.neocloud_budget_usd() > 0
+    neo.offtake_promised_usd = m.ledger.usd(neo.unique_id)  # all its cash is promised
+    assert neo.free_equity_usd() == 0.0 and neo.neocloud_budget_usd() == 0.0
+    neo.on_order_mw = {m.vendors[0].name: 1e6}  # shells wanted for a huge order
+    n = len(neo.construction)
+    neo.build()
+    assert len(neo.construction) == n  # nothing built from promised cash
+
+
+def test_capex_signal_counts_a_labs_need_net_of_the_offtake_capacity_it_rents_in() -> None:
+    """The neocloud builds for the capacity a cloud books with it; the cloud's own capex
+    signal counts only the rest of its lab's need (before, both built for it)."""
+    m = _run(months=12)
+    owners = [o for o in m.owners if o.alive]
+    cloud = next(o for o in owners if o.has_lab)
+    cloud.internal_need_h100e = 1e6
+    unmet = {"us": 0.0, "cn": 0.0}
+    cloud.rented_in = {}
+    gpu_hours._record_owner_demand(m, owners, unmet)
+    gross = cloud.demand_history[-1]
+    cloud.rented_in = {"h100-sxm": 1000.0}
+    gpu_hours._record_owner_demand(m, owners, unmet)
+    assert gross - cloud.demand_history[-1] == pytest.approx(1000.0 * m.h100e("h100-sxm"))
+    cloud.rented_in = {"h100-sxm": 1e7}  # renting more than it needs counts as no own need
+    gpu_hours._record_owner_demand(m, owners, unmet)
+    assert cloud.demand_history[-1] == pytest.approx(gross - 1e6)
+
+
+def test_chips_landing_after_their_buyer_failed_are_sold_for_its_creditors() -> None:
+    """Chips paid for at shipment belong to the buyer's estate when it fails before they land:
+    they are fire-sold on arrival and the proceeds go to its creditors (before, they vanished)."""
+    from world.markets import m_and_a
+
+    m = _run(months=10)
+    o = next(b for _, b, _, _, _ in m.deliveries if b.variant != "state")
+    units = sum(u for _, b, _, u, _ in m.deliveries if b is o)
+    m_and_a.run_fire_sale(m, o, share=1.0)
+    m_and_a._bankrupt(m, o, "bankruptcy")
+    dead_at = m.t
+    for _ in range(m.p.vendors.lead_time_months + 1):
+        m.step()
+    assert not any(b is o for _, b, _, _, _ in m.deliveries)
+    sales = [e for e in m.events_log if e["kind"] == "fire_sale" and e["agent_id"] == o.unique_id
+             and e["step"] > dead_at]
+    assert sum(int(e["detail"].split(" x ")[0]) for e in sales) == units
+    assert sum(o.fleet.values()) + sum(o.unpowered.values()) == 0
+    assert m.ledger.usd(o.unique_id) == pytest.approx(0.0, abs=1e-6)

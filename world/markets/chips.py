@@ -120,13 +120,20 @@ def run(model: ComputeEconomy) -> None:
     for _, buyer, chip_id, units, cost in due:
         buyer.in_transit_h100e = max(buyer.in_transit_h100e - units * model.h100e(chip_id), 0.0)
         buyer.in_transit_mw = max(buyer.in_transit_mw - units * model.chip_mw(chip_id), 0.0)
-        if buyer.alive:
-            buyer.receive(chip_id, units, cost)
+        buyer.receive(chip_id, units, cost)
+        if not buyer.alive:  # paid for before it failed: its estate sells them for its creditors
+            model.fire_sale(buyer, share=1.0)
+            model.ledger.transfer(buyer.unique_id, "creditors", max(model.ledger.usd(buyer.unique_id), 0.0),
+                                  "liquidation")
 
 
 def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
-    """Units leave the buyer's on-order books (shipped, lapsed or barred)."""
+    """Units leave the buyer's on-order books (shipped, lapsed or barred), and an offtake
+    order's promised equity with them (paid at shipment, or no longer owed)."""
     k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
+    if k.backed:
+        promised = units * k.price_usd * (1 - model.p.hyperscalers.offtake_ltv)
+        k.buyer.offtake_promised_usd = max(k.buyer.offtake_promised_usd - promised, 0.0)
     mw = units * model.chip_mw(k.chip_id)
     name = k.vendor.name
     k.buyer.on_order_mw[name] = max(k.buyer.on_order_mw.get(name, 0.0) - mw, 0.0)

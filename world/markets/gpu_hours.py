@@ -360,7 +360,6 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
     for k in model.contracts:
         if k.offtake:  # live ones only: `drop_expired` ran first
             booked[k.renter.unique_id] = booked.get(k.renter.unique_id, 0.0) + k.chips * model.h100e(k.chip_id)
-    promised = offtake_equity_promised(model)
     neos_in = {r: [o for o in owners if o.variant == "neocloud" and o.region == r] for r in ("us", "cn")}
     for cloud in owners:
         if cloud.variant != "hyperscaler" or not cloud.has_lab:
@@ -370,7 +369,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
         neos = neos_in[cloud.region]
         if short <= 0 or not neos:
             continue
-        free = {o.unique_id: o.free_equity_usd(promised.get(o.unique_id, 0.0)) for o in neos}
+        free = {o.unique_id: o.free_equity_usd() for o in neos}
         neo = max(neos, key=lambda o: (free[o.unique_id], -o.unique_id))
         chip_id, price = model.best_chip_offer(cloud.region)
         if chip_id is None:
@@ -388,26 +387,10 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
             continue
         start = model.t + 1 + model.p.vendors.lead_time_months  # the first chips can land then
         neo.place_order(chip_id, units, price, priority=1, backed=True)
-        promised[neo.unique_id] = promised.get(neo.unique_id, 0.0) + offtake_equity(model, units, price)
         model.add_contract(Contract(neo, cloud, chip_id, units, rent, start + hp.offtake_months, False, True, start))
         booked[cloud.unique_id] = booked.get(cloud.unique_id, 0.0) + units * model.h100e(chip_id)
         model.log_event("compute_contract", cloud, neo, units * rent * hp.offtake_months,
                         f"{units} x {chip_id} for {hp.offtake_months} months (offtake)")
-
-
-def offtake_equity_promised(model: ComputeEconomy) -> dict[int, float]:
-    """Per neocloud id, the equity share of its chips still on order for offtake contracts:
-    cash it owes at shipment that a new contract cannot count on."""
-    out: dict[int, float] = {}
-    for k in model.chip_orders:
-        if k.backed:
-            out[k.buyer.unique_id] = out.get(k.buyer.unique_id, 0.0) + offtake_equity(model, k.units, k.price_usd)
-    return out
-
-
-def offtake_equity(model: ComputeEconomy, units: int, price_usd: float) -> float:
-    """The part of an offtake order's chip price the neocloud pays from equity at shipment."""
-    return units * price_usd * (1 - model.p.hyperscalers.offtake_ltv)
 
 
 def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: str) -> None:
@@ -433,7 +416,9 @@ def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> 
     """Each owner's demand signal for capex: own use + rented + its share of unmet bids."""
     tot = {r: sum(o.compute_h100e() for o in owners if o.region == r) for r in ("us", "cn")}
     for o in owners:
-        used = o.internal_need_h100e if o.has_lab else 0.0
+        # a lab's need net of the offtake capacity it rents in (the neocloud builds for that)
+        rented = sum(n * model.h100e(c) for c, n in o.rented_in.items())
+        used = max(o.internal_need_h100e - rented, 0.0) if o.has_lab else 0.0
         sold = o.sold_h100e_months
         share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
         o.demand_history.append(used + sold + share * unmet_h[o.region])
