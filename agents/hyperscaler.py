@@ -205,6 +205,20 @@ class Hyperscaler(Provider, mesa.Agent):
         mw = units * self.model.chip_mw(chip_id)
         self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
 
+    def chips_affordable(self, units: int, price_usd: float, ltv: float) -> int:
+        """How many of `units` chips at `price_usd` this owner can pay for at shipment. A
+        neocloud pays `1 - ltv` from cash and borrows the rest, and keeps its debt-service
+        reserve (`debt_reserve_months`) for its loans and the new one (before, it shipped
+        with its last dollar and could not pay the next month's interest); others pay cash."""
+        cash = self.model.ledger.usd(self.unique_id)
+        if self.variant != "neocloud":
+            return min(units, int(max(cash, 0.0) / price_usd))
+        hp = self.model.p.hyperscalers
+        payment = annuity((self.model.rate + hp.debt_rate_spread) / 12, hp.debt_term_months)
+        spare = cash - hp.debt_reserve_months * self.debt_payment_usd
+        per_unit = price_usd * ((1 - ltv) + hp.debt_reserve_months * ltv * payment)
+        return min(units, int(max(spare, 0.0) / per_unit)) if per_unit > 0 else units
+
     def free_equity_usd(self) -> float:
         """Cash beyond the debt-service reserve (`debt_reserve_months`) and the equity promised
         to chips on order for offtake contracts: what a neocloud can put into new capex or a
@@ -236,7 +250,7 @@ class Hyperscaler(Provider, mesa.Agent):
         mw = need_mw - pipeline
         cost = mw * hp.construction_usd_per_mw
         own_share = 1 - hp.neocloud_ltv if self.variant == "neocloud" else 1.0
-        cash = max(self.model.ledger.usd(self.unique_id) - self.offtake_promised_usd, 0.0)  # not the chips' promised equity
+        cash = self.free_equity_usd()  # not the debt-service reserve, nor the chips' promised equity
         if cost * own_share > cash:  # build what can be paid for now; the rest waits
             mw, cost = mw * cash / (cost * own_share), cash / own_share
         if cost <= 0:

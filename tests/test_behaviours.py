@@ -720,3 +720,28 @@ def test_chips_landing_after_their_buyer_failed_are_sold_for_its_creditors() -> 
     assert sum(int(e["detail"].split(" x ")[0]) for e in sales) == units
     assert sum(o.fleet.values()) + sum(o.unpowered.values()) == 0
     assert m.ledger.usd(o.unique_id) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_neocloud_keeps_its_debt_service_reserve_when_its_chips_ship() -> None:
+    """At shipment a neocloud pays its equity share only while the cash left covers
+    `debt_reserve_months` of its loans' payments, the new loan's included (before, it could
+    ship with its last dollar and fail the next month on interest, with a full fleet)."""
+    from agents.hyperscaler import annuity
+
+    m = _run(months=12)
+    hp = m.p.hyperscalers
+    neo = next(o for o in m.owners if o.alive and o.variant == "neocloud")
+    price, ltv = 30_000.0, hp.offtake_ltv
+    cash = m.ledger.usd(neo.unique_id)
+    n = neo.chips_affordable(10**9, price, ltv)
+    assert 0 < n < int(cash / (price * (1 - ltv)))  # fewer than its cash alone would pay for
+    payment = annuity((m.rate + hp.debt_rate_spread) / 12, hp.debt_term_months)
+
+    def left_after(units: int) -> float:
+        reserve = hp.debt_reserve_months * (neo.debt_payment_usd + units * price * ltv * payment)
+        return cash - units * price * (1 - ltv) - reserve
+
+    assert left_after(n) >= 0 > left_after(n + 1)
+    assert neo.chips_affordable(3, price, ltv) == min(3, n)
+    cloud = next(o for o in m.owners if o.alive and o.variant == "hyperscaler")
+    assert cloud.chips_affordable(10**9, price, 0.0) == int(m.ledger.usd(cloud.unique_id) / price)

@@ -141,13 +141,11 @@ def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
 
 def _pay_for(model: ComputeEconomy, k, units: int) -> int:
     """Buyer pays at shipment (neoclouds borrow their LTV share, more on chips a cloud's
-    contract pays for); returns units affordable."""
+    contract pays for, and keep their debt-service reserve); returns units paid for."""
     hp = model.p.hyperscalers
     buyer = k.buyer
-    cash = model.ledger.usd(buyer.unique_id)
     ltv = hp.offtake_ltv if k.backed else hp.neocloud_ltv
-    own_share = 1 - ltv if buyer.variant == "neocloud" else 1.0
-    units = min(units, int(max(cash, 0.0) / (k.price_usd * own_share))) if own_share > 0 else units
+    units = buyer.chips_affordable(units, k.price_usd, ltv)
     if units <= 0:
         return 0
     cost = units * k.price_usd
