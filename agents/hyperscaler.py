@@ -165,9 +165,7 @@ class Hyperscaler(Provider, mesa.Agent):
         equity = self.free_equity_usd() / hp.capex_spread_months
         income = sum(self.rental_history[-3:]) / max(len(self.rental_history[-3:]), 1)
         room = max(income * hp.lender_optimism / max(hp.covenant_dscr, 1e-9) - self.debt_payment_usd, 0.0)
-        r = (self.model.rate + hp.debt_rate_spread) / 12
-        n = hp.debt_term_months
-        new_debt = room / annuity(r, n)
+        new_debt = room / self.loan_payment_per_usd()
         return min(equity / max(1 - hp.neocloud_ltv, 0.05), equity + new_debt)
 
     def building_usd_per_chip(self, chip_id: str) -> float:
@@ -201,7 +199,7 @@ class Hyperscaler(Provider, mesa.Agent):
         vendor = self.model.order_chips(self, chip_id, units, price, priority, backed)
         self.on_order_h100e += units * self.model.h100e(chip_id)
         if backed:
-            self.offtake_promised_usd += units * price * (1 - self.model.p.hyperscalers.offtake_ltv)
+            self.offtake_promised_usd += self.offtake_equity_usd(units, price)
         mw = units * self.model.chip_mw(chip_id)
         self.on_order_mw[vendor.name] = self.on_order_mw.get(vendor.name, 0.0) + mw
 
@@ -213,18 +211,31 @@ class Hyperscaler(Provider, mesa.Agent):
         cash = self.model.ledger.usd(self.unique_id)
         if self.variant != "neocloud":
             return min(units, int(max(cash, 0.0) / price_usd))
-        hp = self.model.p.hyperscalers
-        payment = annuity((self.model.rate + hp.debt_rate_spread) / 12, hp.debt_term_months)
-        spare = cash - hp.debt_reserve_months * self.debt_payment_usd
-        per_unit = price_usd * ((1 - ltv) + hp.debt_reserve_months * ltv * payment)
+        months = self.model.p.hyperscalers.debt_reserve_months
+        spare = cash - self.debt_reserve_usd()
+        per_unit = price_usd * ((1 - ltv) + months * ltv * self.loan_payment_per_usd())
         return min(units, int(max(spare, 0.0) / per_unit)) if per_unit > 0 else units
 
     def free_equity_usd(self) -> float:
         """Cash beyond the debt-service reserve (`debt_reserve_months`) and the equity promised
         to chips on order for offtake contracts: what a neocloud can put into new capex or a
         new contract."""
-        reserve = self.model.p.hyperscalers.debt_reserve_months * self.debt_payment_usd
-        return max(self.model.ledger.usd(self.unique_id) - reserve - self.offtake_promised_usd, 0.0)
+        return max(self.model.ledger.usd(self.unique_id) - self.debt_reserve_usd() - self.offtake_promised_usd, 0.0)
+
+    def debt_reserve_usd(self) -> float:
+        """Cash kept for debt service: `debt_reserve_months` of the loans' scheduled payments."""
+        return self.model.p.hyperscalers.debt_reserve_months * self.debt_payment_usd
+
+    def offtake_equity_usd(self, units: int, price_usd: float) -> float:
+        """What an offtake order's chips cost this neocloud from equity at shipment (the rest
+        is borrowed at `offtake_ltv`)."""
+        return units * price_usd * (1 - self.model.p.hyperscalers.offtake_ltv)
+
+    def loan_payment_per_usd(self) -> float:
+        """Scheduled monthly payment per dollar of a loan taken now (policy rate + spread,
+        over `debt_term_months`)."""
+        hp = self.model.p.hyperscalers
+        return annuity((self.model.rate + hp.debt_rate_spread) / 12, hp.debt_term_months)
 
     def on_order_due_mw(self) -> float:
         """MW for the chips on order that their vendors will ship while a building goes up.
@@ -375,11 +386,9 @@ class Hyperscaler(Provider, mesa.Agent):
         if usd <= 0:
             return  # nothing lent (an LTV of 0)
         self.model.ledger.transfer("lenders", self.unique_id, usd, "loan")
-        rate = self.model.rate + hp.debt_rate_spread
-        n = hp.debt_term_months
         start = self.model.steps + hp.construction_lag_months + self.model.p.vendors.lead_time_months
-        self.loans.append(Loan(usd, rate, usd * annuity(rate / 12, n), start))
-        self.model.log_event("loan", self, None, usd, f"{kind}, {n} months")
+        self.loans.append(Loan(usd, self.model.rate + hp.debt_rate_spread, usd * self.loan_payment_per_usd(), start))
+        self.model.log_event("loan", self, None, usd, f"{kind}, {hp.debt_term_months} months")
 
     def service_debt(self) -> None:
         """Pay each loan's interest (and principal once it amortises); count covenant

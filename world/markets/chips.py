@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from world.markets import m_and_a
+
 if TYPE_CHECKING:
     from agents.hyperscaler import Hyperscaler
     from agents.vendor import ChipVendor
@@ -121,10 +123,8 @@ def run(model: ComputeEconomy) -> None:
         buyer.in_transit_h100e = max(buyer.in_transit_h100e - units * model.h100e(chip_id), 0.0)
         buyer.in_transit_mw = max(buyer.in_transit_mw - units * model.chip_mw(chip_id), 0.0)
         buyer.receive(chip_id, units, cost)
-        if not buyer.alive:  # paid for before it failed: its estate sells them for its creditors
-            model.fire_sale(buyer, share=1.0)
-            model.ledger.transfer(buyer.unique_id, "creditors", max(model.ledger.usd(buyer.unique_id), 0.0),
-                                  "liquidation")
+        if not buyer.alive:  # paid for before it failed
+            m_and_a.sell_estate(model, buyer)
 
 
 def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
@@ -132,7 +132,7 @@ def _forget(model: ComputeEconomy, k: ChipOrder, units: int) -> None:
     order's promised equity with them (paid at shipment, or no longer owed)."""
     k.buyer.on_order_h100e = max(k.buyer.on_order_h100e - units * model.h100e(k.chip_id), 0.0)
     if k.backed:
-        promised = units * k.price_usd * (1 - model.p.hyperscalers.offtake_ltv)
+        promised = k.buyer.offtake_equity_usd(units, k.price_usd)
         k.buyer.offtake_promised_usd = max(k.buyer.offtake_promised_usd - promised, 0.0)
     mw = units * model.chip_mw(k.chip_id)
     name = k.vendor.name

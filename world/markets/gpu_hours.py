@@ -376,7 +376,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
             continue
         shell = neo.building_usd_per_chip(chip_id)
         per_chip = price + shell
-        equity = price * (1 - hp.offtake_ltv) + shell * (1 - hp.neocloud_ltv)
+        equity = neo.offtake_equity_usd(1, price) + shell * (1 - hp.neocloud_ltv)
         units = int(min(hp.offtake_share * short / model.h100e(chip_id), free[neo.unique_id] / max(equity, 1e-9)))
         if units < 1:
             continue
@@ -413,12 +413,13 @@ def _pay_spot(model: ComputeEconomy, asks: list, bids: list, res: Clearing, c: s
 
 
 def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> None:
-    """Each owner's demand signal for capex: own use + rented + its share of unmet bids."""
+    """Each owner's demand signal for capex: its lab's need net of the offtake capacity it
+    rents in (the neocloud builds for that) + chips rented out + its share of unmet bids."""
     tot = {r: sum(o.compute_h100e() for o in owners if o.region == r) for r in ("us", "cn")}
     for o in owners:
-        # a lab's need net of the offtake capacity it rents in (the neocloud builds for that)
-        rented = sum(n * model.h100e(c) for c, n in o.rented_in.items())
-        used = max(o.internal_need_h100e - rented, 0.0) if o.has_lab else 0.0
+        used = 0.0
+        if o.has_lab:
+            used = max(o.internal_need_h100e - sum(n * model.h100e(c) for c, n in o.rented_in.items()), 0.0)
         sold = o.sold_h100e_months
         share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
         o.demand_history.append(used + sold + share * unmet_h[o.region])

@@ -118,6 +118,13 @@ def _close(model: ComputeEconomy, a, how: str) -> None:
         model.rebuild_contract_books(keep)
 
 
+def sell_estate(model: ComputeEconomy, owner) -> None:
+    """A failed owner's chips that landed after it failed (paid for at shipment) are
+    fire-sold by its estate, and what they fetch goes to its creditors."""
+    run_fire_sale(model, owner, share=1.0)
+    model.ledger.transfer(owner.unique_id, "creditors", max(model.ledger.usd(owner.unique_id), 0.0), "liquidation")
+
+
 def run_fire_sale(model: ComputeEconomy, seller, share: float) -> float:
     """Sell `share` of a distressed owner's chips; proceeds repay its debt first."""
     mp = model.p.markets
