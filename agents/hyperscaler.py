@@ -88,10 +88,16 @@ class Hyperscaler(Provider, mesa.Agent):
 
     # --- physical capacity -------------------------------------------------------------
     def compute_h100e(self) -> float:
-        return sum(n * self.model.h100e(c) for c, n in self.fleet.items())
+        return self.model.h100e_of(self.fleet)
 
     def mw_needed(self, fleet: dict[str, int]) -> float:
         return sum(n * self.model.chip_mw(c) for c, n in fleet.items())
+
+    def book_in_transit(self, chip_id: str, units: int) -> None:
+        """Chips shipped (`units` > 0) or delivered (< 0): booked in H100e and MW from shipment
+        to delivery, so the lead time neither re-orders them nor leaves them without a shell."""
+        self.in_transit_h100e = max(self.in_transit_h100e + units * self.model.h100e(chip_id), 0.0)
+        self.in_transit_mw = max(self.in_transit_mw + units * self.model.chip_mw(chip_id), 0.0)
 
     def receive(self, chip_id: str, units: int, cost_usd: float) -> None:
         """Chips delivered (bought new or in a fire sale): unpowered until there is room."""
@@ -444,7 +450,7 @@ class Hyperscaler(Provider, mesa.Agent):
         return self.model.ledger.usd(self.unique_id) < 0 and self.variant == "neocloud"
 
     def h100e_total(self) -> float:
-        return self.compute_h100e() + sum(n * self.model.h100e(c) for c, n in self.unpowered.items())
+        return self.compute_h100e() + self.model.h100e_of(self.unpowered)
 
     @property
     def revenue_usd(self) -> float:

@@ -123,8 +123,8 @@ def _agent_rows(model: ComputeEconomy) -> None:
         provider = hasattr(a, "price_usd_per_mtok")
         lite = getattr(a, "lite", None)  # a cloud's served tokens and capacity count both its lines
         compute = float(a.compute_h100e() if hasattr(a, "fleet") else
-                        sum(n * model.h100e(c) for c, n in getattr(a, "serving_chips", {}).items())
-                        + sum(n * model.h100e(c) for c, n in getattr(a, "training_chips", {}).items()))
+                        model.h100e_of(getattr(a, "serving_chips", {}))
+                        + model.h100e_of(getattr(a, "training_chips", {})))
         model.network.update_node(a.unique_id, bool(a.alive), compute)
         model.agent_rows.append({
             "step": t,

@@ -128,6 +128,10 @@ class ComputeEconomy(mesa.Model):
     def h100e(chip_id: str) -> float:
         return capacity.h100e(chip_id)
 
+    def h100e_of(self, chips: dict[str, float]) -> float:
+        """H100-equivalents of a book of chips ({chip class: units or chip-months})."""
+        return sum(n * self.h100e(c) for c, n in chips.items())
+
     def deployment(self, model_id: str, chip_id: str) -> capacity.Deployment:
         mp = self.p.markets
         return capacity.deployment(model_id, chip_id, mp.input_len, mp.output_len)

@@ -107,8 +107,7 @@ def run(model: ComputeEconomy) -> None:
             if units > 0:
                 _forget(model, k, units)
                 k.units -= units
-                k.buyer.in_transit_h100e += units * model.h100e(k.chip_id)
-                k.buyer.in_transit_mw += units * model.chip_mw(k.chip_id)
+                k.buyer.book_in_transit(k.chip_id, units)
                 model.deliveries.append((model.t + model.p.vendors.lead_time_months, k.buyer, k.chip_id,
                                          units, units * k.price_usd))
             if k.units > 0 and model.t - k.step < 12:  # assumption: orders lapse after a year
@@ -120,8 +119,7 @@ def run(model: ComputeEconomy) -> None:
     due = [d for d in model.deliveries if d[0] <= model.t]
     model.deliveries = [d for d in model.deliveries if d[0] > model.t]
     for _, buyer, chip_id, units, cost in due:
-        buyer.in_transit_h100e = max(buyer.in_transit_h100e - units * model.h100e(chip_id), 0.0)
-        buyer.in_transit_mw = max(buyer.in_transit_mw - units * model.chip_mw(chip_id), 0.0)
+        buyer.book_in_transit(chip_id, -units)
         buyer.receive(chip_id, units, cost)
         if not buyer.alive:  # paid for before it failed
             m_and_a.sell_estate(model, buyer)

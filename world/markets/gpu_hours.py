@@ -364,7 +364,7 @@ def _sign_offtake(model: ComputeEconomy, owners: list) -> None:
     for cloud in owners:
         if cloud.variant != "hyperscaler" or not cloud.has_lab:
             continue
-        own = sum(n * model.h100e(c) for c, n in cloud.internal_use.items())
+        own = model.h100e_of(cloud.internal_use)
         short = cloud.internal_need_h100e - own - booked.get(cloud.unique_id, 0.0)
         neos = neos_in[cloud.region]
         if short <= 0 or not neos:
@@ -419,7 +419,7 @@ def _record_owner_demand(model: ComputeEconomy, owners: list, unmet_h: dict) -> 
     for o in owners:
         used = 0.0
         if o.has_lab:
-            used = max(o.internal_need_h100e - sum(n * model.h100e(c) for c, n in o.rented_in.items()), 0.0)
+            used = max(o.internal_need_h100e - model.h100e_of(o.rented_in), 0.0)
         sold = o.sold_h100e_months
         share = o.compute_h100e() / tot[o.region] if tot[o.region] > 0 else 0.0
         o.demand_history.append(used + sold + share * unmet_h[o.region])
