@@ -186,6 +186,9 @@ class Hyperscaler(Provider, mesa.Agent):
         hp = self.model.p.hyperscalers
         horizon = hp.construction_lag_months + self.model.p.vendors.lead_time_months
         if self.variant == "state":
+            # assumption: the target grows by the cash at ~$20k per H100e; a domestic H100e with
+            # its shell costs $50-70k, so the budget (all the cash) limits the order unless
+            # chips already on order or in transit fill the gap
             target = self.h100e_total() + self.model.ledger.usd(self.unique_id) / 20_000.0
         else:
             target = self.forecast_h100e(horizon) / hp.planning_utilisation
